@@ -1,0 +1,110 @@
+//! The command line (clap derive). Doc comments are the help text. Only `main` and `app`
+//! use these types; everything below `app` takes plain settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str =
+    "Exit codes: 0 clean, 1 secrets found or a check failed, 2 error or incomplete scan.\n\
+Bypass the hook once (not recommended): git commit --no-verify";
+
+/// warden: a git pre-commit secret and quality guard.
+#[derive(Debug, Parser)]
+#[command(name = "warden", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan for secrets: a directory or file (default .), or the staged change with --staged.
+    Scan(ScanArgs),
+    /// What the pre-commit hook runs: scan the staged change and block on findings.
+    Hook(OutputArgs),
+    /// Install the pre-commit hook (respects core.hooksPath; chains an existing hook).
+    Install,
+    /// Remove warden's pre-commit hook, restoring a chained one.
+    Uninstall {
+        /// Remove the hook even if it was edited after installation.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List, check and explain rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// `warden scan` options.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Directory or file to scan (honours .gitignore).
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Scan the staged change (the index against HEAD) instead of a directory.
+    #[arg(long, conflicts_with = "path")]
+    pub staged: bool,
+    /// With --staged: report secrets on every line of staged files, not only added lines.
+    #[arg(long)]
+    pub all_lines: bool,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Options shared by scanning commands.
+#[derive(Debug, Args, Clone)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Configuration file (default: warden.toml at the repository or scan root).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Skip blobs larger than this many bytes (default 10485760).
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+    /// Also list every candidate that was not reported, and why.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// For people.
+    Human,
+    /// One versioned JSON document.
+    Json,
+    /// One JSON object per finding per line.
+    Jsonl,
+    /// GitHub Actions annotations.
+    Github,
+}
+
+/// `warden rules …`
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List the builtin rules (and those of the config, if any).
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate a rule file: schema, regexes, and every example and negative example.
+    Check {
+        /// The rule file (same schema as rules/*.toml).
+        file: PathBuf,
+    },
+    /// Show one rule: description, pattern, keywords, examples and where to rotate.
+    Explain {
+        /// Rule id.
+        id: String,
+    },
+}

@@ -1,0 +1,169 @@
+//! The repository's `warden.toml`: schema (serde, unknown keys rejected), loading with
+//! file:line errors, and the defaults it merges over. No git, matching or processes.
+//!
+//! ```toml
+//! [scan]
+//! max_file_size = 10485760   # bytes; larger blobs are skipped and counted
+//! all_lines = false          # staged scans: report only lines the change adds
+//!
+//! [allow]
+//! paths = ["docs/", "*.snap"]          # globs; a bare name matches at any depth
+//! regexes = ["^test_"]                 # matched against the secret value
+//! fingerprints = ["rule-id:0123abcd0123abcd"]   # from a finding's fingerprint
+//!
+//! [rules]
+//! disable = ["jwt"]                    # builtin rule ids to turn off
+//! files = ["security/rules.toml"]      # extra rule files (same schema as rules/*.toml)
+//!
+//! [[rule]]                             # custom rules, same schema as rules/*.toml
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{line_col, line_of, ConfigError};
+use crate::rules::Rule;
+
+/// The default size cap for one blob (10 MiB).
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+/// The config file name looked up at the repository root.
+pub const FILE_NAME: &str = "warden.toml";
+
+/// The whole `warden.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Scan settings.
+    #[serde(default)]
+    pub scan: ScanConfig,
+    /// Suppressions.
+    #[serde(default)]
+    pub allow: AllowConfig,
+    /// Rule selection.
+    #[serde(default)]
+    pub rules: RulesConfig,
+    /// Custom rules.
+    #[serde(default)]
+    pub rule: Vec<Rule>,
+    /// Pre-commit checks (typecheck, lint); run by `warden hook`, never by `warden scan`.
+    #[serde(default)]
+    pub check: Vec<toml::Table>,
+    /// Where this config came from (not a TOML key).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+    /// The raw text (for line numbers in later errors).
+    #[serde(skip)]
+    pub text: String,
+}
+
+/// `[scan]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanConfig {
+    /// Blobs larger than this many bytes are skipped and counted.
+    pub max_file_size: Option<u64>,
+    /// Report secrets on every line of a staged file, not only the added lines.
+    pub all_lines: Option<bool>,
+}
+
+/// `[allow]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowConfig {
+    /// Path globs never scanned.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Regexes that, matching a secret value, allow it.
+    #[serde(default)]
+    pub regexes: Vec<String>,
+    /// Allowed fingerprints (`rule:hash` or `rule:hash:path`).
+    #[serde(default)]
+    pub fingerprints: Vec<String>,
+}
+
+/// `[rules]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    /// Builtin rule ids to turn off.
+    #[serde(default)]
+    pub disable: Vec<String>,
+    /// Extra rule files, relative to the config file.
+    #[serde(default)]
+    pub files: Vec<PathBuf>,
+}
+
+impl Config {
+    /// Parses config text; errors carry file:line:col.
+    pub fn parse(file: &str, text: &str) -> Result<Self, ConfigError> {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+            ConfigError::Parse {
+                file: file.into(),
+                line,
+                col,
+                message: e.message().trim().to_string(),
+            }
+        })?;
+        cfg.text = text.to_string();
+        Ok(cfg)
+    }
+
+    /// Loads `path`; a missing file is an error.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Io {
+            file: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let mut cfg = Self::parse(&path.display().to_string(), &text)?;
+        cfg.source = Some(path.to_path_buf());
+        Ok(cfg)
+    }
+
+    /// Loads `<root>/warden.toml` when it exists, else the defaults.
+    pub fn discover(root: &Path) -> Result<Self, ConfigError> {
+        let path = root.join(FILE_NAME);
+        if path.is_file() {
+            Self::load(&path)
+        } else {
+            Ok(Config::default())
+        }
+    }
+
+    /// The file name for error messages.
+    pub fn file_name(&self) -> String {
+        self.source
+            .as_ref()
+            .map_or_else(|| FILE_NAME.to_string(), |p| p.display().to_string())
+    }
+
+    /// The line where `needle` first appears in the config text (0 when unknown).
+    pub fn line_of(&self, needle: &str) -> usize {
+        line_of(&self.text, needle)
+    }
+
+    /// The effective blob size cap.
+    pub fn max_file_size(&self) -> u64 {
+        self.scan.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_names_line() {
+        let err =
+            Config::parse("warden.toml", "[scan]\nmax_file_size = 3\nbogus = 1\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("warden.toml:3:"), "{msg}");
+    }
+
+    #[test]
+    fn empty_is_default() {
+        let c = Config::parse("w", "").unwrap();
+        assert_eq!(c.max_file_size(), DEFAULT_MAX_FILE_SIZE);
+    }
+}

@@ -1,0 +1,22 @@
+//! warden: a git pre-commit secret and quality guard.
+//!
+//! Data flows one way: `config` + builtin `rules` → `matcher`; a `source` (staged index or
+//! directory) → `scan` (parallel) → `finding`s filtered by `allow` → `report`. `app` wires
+//! the modes together; `cli` is only seen by `app` and `main`.
+
+pub mod allow;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod error;
+pub mod exit;
+pub mod finding;
+pub mod git;
+pub mod install;
+pub mod matcher;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod source;
+pub mod validate;

@@ -1,0 +1,362 @@
+//! The matcher: bytes in, candidate matches out. One keyword automaton is built once; a
+//! rule's regex is compiled the first time one of its keywords hits and runs only in a
+//! window around that hit. Each candidate then passes the placeholder, entropy, key-name
+//! and validator filters, and overlapping candidates are resolved (public values suppress,
+//! provider rules beat generic ones). Knows nothing of paths, git or output.
+
+pub mod filters;
+pub mod prefilter;
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use regex::bytes::{Regex, RegexBuilder};
+
+use crate::rules::{Confidence, Rule, RuleKind, RuleSet, Severity};
+use crate::validate::{self, Candidate, Verdict};
+use prefilter::{Hit, Prefilter};
+
+/// How far before a keyword a match may start (the key name before a value).
+const BACK_WINDOW: usize = 256;
+/// How far after a keyword a single-line match may end.
+const FORWARD_WINDOW: usize = 4096;
+
+/// What happened to a candidate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    /// A finding.
+    Reported,
+    /// Dropped by a filter or validator, or superseded by a better rule; the reason says which.
+    Rejected(String),
+    /// A public-by-design or documented value (or overlapping one).
+    Suppressed(String),
+}
+
+/// One regex match of one rule, after filtering.
+#[derive(Debug, Clone)]
+pub struct RawMatch {
+    /// Index of the rule in the matcher's rule list.
+    pub rule: usize,
+    /// The whole regex match.
+    pub span: Range<usize>,
+    /// The secret's bytes within the haystack.
+    pub secret: Range<usize>,
+    /// Outcome.
+    pub status: Status,
+    /// Confidence after validation.
+    pub confidence: Confidence,
+    /// Severity after validation.
+    pub severity: Severity,
+    /// Decoded metadata from the validator.
+    pub note: Option<String>,
+    /// Entropy of the secret.
+    pub entropy: f64,
+}
+
+struct CompiledRule {
+    rule: Rule,
+    regex: OnceLock<Result<Regex, String>>,
+}
+
+/// Builds a [`Matcher`] from a rule set; once built its rules cannot change.
+pub struct MatcherBuilder {
+    rules: Vec<Rule>,
+}
+
+impl MatcherBuilder {
+    /// Starts from a rule set.
+    pub fn new(set: &RuleSet) -> Self {
+        MatcherBuilder {
+            rules: set.rules().to_vec(),
+        }
+    }
+    /// Builds the keyword automaton (regexes stay uncompiled until needed).
+    pub fn build(self) -> Matcher {
+        let prefilter = Prefilter::new(
+            self.rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (i, r.keywords.as_slice())),
+        );
+        let rules = self
+            .rules
+            .into_iter()
+            .map(|rule| CompiledRule {
+                rule,
+                regex: OnceLock::new(),
+            })
+            .collect();
+        Matcher { rules, prefilter }
+    }
+}
+
+/// Scans bytes against a fixed rule set. `Sync`: share one across threads.
+pub struct Matcher {
+    rules: Vec<CompiledRule>,
+    prefilter: Prefilter,
+}
+
+/// Per-thread scratch buffers, reused across blobs.
+#[derive(Default)]
+pub struct Scratch {
+    hits: Vec<Hit>,
+}
+
+impl Matcher {
+    /// The rule at `index`.
+    pub fn rule(&self, index: usize) -> &Rule {
+        &self.rules[index].rule
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True when there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Compiles every rule's regex now; the first error names the rule.
+    pub fn compile_all(&self) -> Result<(), String> {
+        (0..self.rules.len()).try_for_each(|i| self.regex(i).map(|_| ()))
+    }
+
+    /// Compiles one rule's regex now.
+    pub fn compile_all_one(&self, index: usize) -> Result<(), String> {
+        self.regex(index).map(|_| ())
+    }
+
+    fn regex(&self, index: usize) -> Result<&Regex, String> {
+        let cr = &self.rules[index];
+        cr.regex
+            .get_or_init(|| {
+                RegexBuilder::new(&cr.rule.regex)
+                    .size_limit(64 << 20)
+                    .build()
+                    .map_err(|e| format!("rule {}: {e}", cr.rule.id))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Scans `haystack`, appending every candidate (reported or not) to `out`.
+    /// Errors name a rule whose regex failed to compile.
+    pub fn scan(
+        &self,
+        haystack: &[u8],
+        scratch: &mut Scratch,
+        out: &mut Vec<RawMatch>,
+    ) -> Result<(), String> {
+        scratch.hits.clear();
+        self.prefilter.scan(haystack, &mut scratch.hits);
+        if scratch.hits.is_empty() {
+            return Ok(());
+        }
+        scratch.hits.sort_unstable_by_key(|h| (h.rule, h.start));
+        let first = out.len();
+        let mut i = 0;
+        while i < scratch.hits.len() {
+            let rule = scratch.hits[i].rule;
+            let j = i + scratch.hits[i..]
+                .iter()
+                .take_while(|h| h.rule == rule)
+                .count();
+            self.scan_rule(rule, haystack, &scratch.hits[i..j], out)?;
+            i = j;
+        }
+        resolve(&self.rules, &mut out[first..]);
+        Ok(())
+    }
+
+    fn scan_rule(
+        &self,
+        rule: usize,
+        hay: &[u8],
+        hits: &[Hit],
+        out: &mut Vec<RawMatch>,
+    ) -> Result<(), String> {
+        let re = self.regex(rule)?;
+        let forward = self.rules[rule].rule.window.unwrap_or(FORWARD_WINDOW);
+        let multiline = self.rules[rule].rule.window.is_some();
+        for win in windows(hay, hits, forward, multiline) {
+            let slice = &hay[..win.end];
+            let mut pos = win.start;
+            while pos <= slice.len() {
+                let Some(caps) = re.captures_at(slice, pos) else {
+                    break;
+                };
+                let m = caps.get(0).expect("group 0");
+                pos = if m.end() > m.start() {
+                    m.end()
+                } else {
+                    m.end() + 1
+                };
+                let group = self.rules[rule].rule.secret_group;
+                if let Some(secret) = caps.get(group) {
+                    out.push(self.judge(rule, hay, m.range(), secret.range()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the filters and validator on one regex match.
+    fn judge(
+        &self,
+        index: usize,
+        hay: &[u8],
+        span: Range<usize>,
+        secret: Range<usize>,
+    ) -> RawMatch {
+        let rule = &self.rules[index].rule;
+        let bytes = &hay[secret.clone()];
+        let entropy = filters::entropy(bytes);
+        let mut m = RawMatch {
+            rule: index,
+            span: span.clone(),
+            secret: secret.clone(),
+            status: Status::Reported,
+            confidence: default_confidence(rule.kind),
+            severity: rule.severity,
+            note: None,
+            entropy,
+        };
+        m.status = match self.filter(rule, hay, &span, &secret, entropy) {
+            Some(status) => status,
+            None => self.validate(rule, hay, &span, &secret, &mut m),
+        };
+        m
+    }
+
+    fn filter(
+        &self,
+        rule: &Rule,
+        hay: &[u8],
+        span: &Range<usize>,
+        secret: &Range<usize>,
+        entropy: f64,
+    ) -> Option<Status> {
+        if rule.kind == RuleKind::Public {
+            return Some(Status::Suppressed(format!("public value ({})", rule.id)));
+        }
+        if let Some(why) = filters::placeholder_reason(&hay[secret.clone()]) {
+            return Some(Status::Rejected(format!("placeholder: {why}")));
+        }
+        if let Some(min) = rule.entropy {
+            if entropy < min {
+                return Some(Status::Rejected(format!(
+                    "entropy {entropy:.2} below {min}"
+                )));
+            }
+        }
+        if rule.kind == RuleKind::Context {
+            if let Some(why) = filters::denied_key(&hay[span.start..secret.start]) {
+                return Some(Status::Rejected(why));
+            }
+        }
+        None
+    }
+
+    fn validate(
+        &self,
+        rule: &Rule,
+        hay: &[u8],
+        span: &Range<usize>,
+        secret: &Range<usize>,
+        m: &mut RawMatch,
+    ) -> Status {
+        let Some(name) = &rule.validator else {
+            return Status::Reported;
+        };
+        let cand = Candidate {
+            secret: &hay[secret.clone()],
+            full: &hay[span.clone()],
+            haystack: hay,
+            offset: secret.start,
+        };
+        match validate::run(name, &cand) {
+            Verdict::Accept(a) => {
+                m.confidence = a.confidence.unwrap_or(m.confidence);
+                m.severity = a.severity.unwrap_or(m.severity);
+                m.note = a.note;
+                Status::Reported
+            }
+            Verdict::Reject(why) => Status::Rejected(format!("validator {name}: {why}")),
+            Verdict::Suppress(why) => Status::Suppressed(why),
+        }
+    }
+}
+
+fn default_confidence(kind: RuleKind) -> Confidence {
+    match kind {
+        RuleKind::Prefixed => Confidence::High,
+        RuleKind::Context => Confidence::Medium,
+        RuleKind::Generic | RuleKind::Public => Confidence::Low,
+    }
+}
+
+/// Merged search windows around a rule's keyword hits: from shortly before the hit (not
+/// past the line start) to the line end (or `forward` bytes for multi-line rules).
+fn windows(hay: &[u8], hits: &[Hit], forward: usize, multiline: bool) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for h in hits {
+        let floor = h.start.saturating_sub(BACK_WINDOW);
+        let start = memchr::memrchr(b'\n', &hay[floor..h.start]).map_or(floor, |i| floor + i + 1);
+        let cap = (h.end + forward).min(hay.len());
+        let end = if multiline {
+            cap
+        } else {
+            memchr::memchr(b'\n', &hay[h.end..cap]).map_or(cap, |i| h.end + i)
+        };
+        match out.last_mut() {
+            Some(last) if start <= last.end => last.end = last.end.max(end),
+            _ => out.push(start..end),
+        }
+    }
+    out
+}
+
+fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+fn rank(rules: &[CompiledRule], m: &RawMatch) -> (u8, Confidence, usize) {
+    let kind = match rules[m.rule].rule.kind {
+        RuleKind::Generic => 1,
+        _ => 2,
+    };
+    (kind, m.confidence, m.secret.len())
+}
+
+/// Public values suppress every overlapping candidate; among overlapping reported
+/// candidates the most specific rule wins (provider over generic, then confidence, then
+/// the longer secret).
+fn resolve(rules: &[CompiledRule], found: &mut [RawMatch]) {
+    let suppressors: Vec<(Range<usize>, String)> = found
+        .iter()
+        .filter(|m| matches!(m.status, Status::Suppressed(_)))
+        .map(|m| (m.secret.clone(), rules[m.rule].rule.id.clone()))
+        .collect();
+    for m in found.iter_mut().filter(|m| m.status == Status::Reported) {
+        if let Some((_, id)) = suppressors.iter().find(|(s, _)| overlaps(s, &m.secret)) {
+            m.status = Status::Suppressed(format!("overlaps a public value ({id})"));
+        }
+    }
+    let reported: Vec<usize> = (0..found.len())
+        .filter(|&i| found[i].status == Status::Reported)
+        .collect();
+    for &i in &reported {
+        let better = reported.iter().find(|&&j| {
+            j != i && overlaps(&found[i].secret, &found[j].secret) && {
+                let (ri, rj) = (rank(rules, &found[i]), rank(rules, &found[j]));
+                rj > ri || (rj == ri && j < i)
+            }
+        });
+        if let Some(&j) = better {
+            let id = rules[found[j].rule].rule.id.clone();
+            found[i].status = Status::Rejected(format!("superseded by {id}"));
+        }
+    }
+}

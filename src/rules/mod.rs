@@ -1,0 +1,296 @@
+//! Rules as data: the `Rule` schema (one `[[rule]]` table in a TOML file), loading the
+//! builtin set and user files, and structural validation (unique ids, keywords present,
+//! examples present). Compiling patterns is the matcher's job; expanding example
+//! templates is [`template`]'s; testing a rule against its examples is [`selftest`]'s.
+
+pub mod builtin;
+pub mod selftest;
+pub mod template;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{line_col, RuleError};
+
+/// How bad a leak of this credential is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Test mode, localhost or short-lived.
+    Low,
+    /// Limited scope, legacy, or an identifier-like secret.
+    Medium,
+    /// An API key with write or billing scope.
+    High,
+    /// Full account, admin or RLS-bypassing access.
+    Critical,
+}
+
+impl Severity {
+    /// One level lower (used for documentation and test paths).
+    pub fn demoted(self) -> Self {
+        match self {
+            Severity::Critical => Severity::High,
+            Severity::High => Severity::Medium,
+            _ => Severity::Low,
+        }
+    }
+    /// Lowercase name, as in the TOML and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// How sure warden is that a finding is a real credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// Generic, keyword- and entropy-gated rules.
+    Low,
+    /// A prefix or a key-name context plus the right shape.
+    Medium,
+    /// A prefix plus a passing structural validator.
+    High,
+}
+
+impl Confidence {
+    /// Lowercase name, as in the TOML and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+/// What kind of anchor a rule relies on; decides dedupe priority and filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleKind {
+    /// A distinctive literal prefix (tier A).
+    #[default]
+    Prefixed,
+    /// A key name binds the value (tier B); the key-name deny list applies.
+    Context,
+    /// A generic rule (`jwt`, `db-url`, `generic-*`): loses to any provider rule on a span.
+    Generic,
+    /// A public-by-design value (anon key, publishable key, public DSN): its spans are
+    /// suppressed for every rule and it never reports.
+    Public,
+}
+
+/// One detection rule, as written in a `[[rule]]` table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Unique, kebab-case identifier (`sentry-user-token`).
+    pub id: String,
+    /// Who issues the credential (`Sentry`).
+    pub provider: String,
+    /// One sentence for humans: what this credential is and what it grants.
+    pub description: String,
+    /// Anchor kind; `prefixed` when omitted.
+    #[serde(default)]
+    pub kind: RuleKind,
+    /// Severity of a leak.
+    #[serde(default = "default_severity")]
+    pub severity: Severity,
+    /// Literals (matched case-insensitively) of which every match contains at least one.
+    pub keywords: Vec<String>,
+    /// The pattern (Rust `regex` syntax, bytes mode). Capture group `secret_group` is the secret.
+    pub regex: String,
+    /// Which capture group holds the secret (default 1).
+    #[serde(default = "default_group")]
+    pub secret_group: usize,
+    /// Minimum Shannon entropy (bits per character) of the secret.
+    #[serde(default)]
+    pub entropy: Option<f64>,
+    /// Named structural validator run after the regex (see `warden rules list`).
+    #[serde(default)]
+    pub validator: Option<String>,
+    /// How many bytes after a keyword hit the pattern may span (default: to the line end,
+    /// at most 4 KiB); set for multi-line secrets such as PEM blocks.
+    #[serde(default)]
+    pub window: Option<usize>,
+    /// Where and how to rotate or revoke the credential.
+    pub rotate: String,
+    /// Positive example templates (`{hex:64}` and friends), expanded by a seeded generator.
+    #[serde(default)]
+    pub examples: Vec<String>,
+    /// Strings that must not produce a finding from this rule (templates allowed).
+    #[serde(default)]
+    pub negative_examples: Vec<String>,
+}
+
+fn default_severity() -> Severity {
+    Severity::High
+}
+fn default_group() -> usize {
+    1
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    rule: Vec<Rule>,
+}
+
+/// A validated, uncompiled set of rules.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    /// The builtin rules embedded from `rules/*.toml`.
+    pub fn builtin() -> Result<Self, RuleError> {
+        let mut set = RuleSet::default();
+        for (name, text) in builtin::FILES {
+            set.add_toml(name, text)?;
+        }
+        Ok(set)
+    }
+
+    /// Parses one rule file and appends its rules, validating each.
+    pub fn add_toml(&mut self, file: &str, text: &str) -> Result<(), RuleError> {
+        let parsed: RuleFile = toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
+            RuleError::Parse {
+                file: file.into(),
+                line,
+                col,
+                message: e.message().to_string(),
+            }
+        })?;
+        for rule in parsed.rule {
+            let line = find_id_line(text, &rule.id);
+            validate_rule(&rule).map_err(|message| RuleError::Invalid {
+                file: file.into(),
+                line,
+                id: rule.id.clone(),
+                message,
+            })?;
+            if self.get(&rule.id).is_some() {
+                return Err(RuleError::Invalid {
+                    file: file.into(),
+                    line,
+                    id: rule.id.clone(),
+                    message: "duplicate rule id".into(),
+                });
+            }
+            self.rules.push(rule);
+        }
+        Ok(())
+    }
+
+    /// Reads and adds a user rule file.
+    pub fn add_file(&mut self, path: &Path) -> Result<(), RuleError> {
+        let text = std::fs::read_to_string(path).map_err(|e| RuleError::Io {
+            file: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        self.add_toml(&path.display().to_string(), &text)
+    }
+
+    /// Drops the rules whose ids are listed.
+    pub fn disable(&mut self, ids: &HashSet<String>) {
+        self.rules.retain(|r| !ids.contains(&r.id));
+    }
+
+    /// Replaces the rule with the same id, or appends.
+    pub fn upsert(&mut self, rule: Rule) {
+        match self.rules.iter_mut().find(|r| r.id == rule.id) {
+            Some(slot) => *slot = rule,
+            None => self.rules.push(rule),
+        }
+    }
+
+    /// The rule with this id.
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// All rules, in load order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True when the set holds no rule.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+fn find_id_line(text: &str, id: &str) -> usize {
+    let needle = format!("\"{id}\"");
+    text.lines()
+        .position(|l| l.trim_start().starts_with("id") && l.contains(&needle))
+        .map_or(0, |i| i + 1)
+}
+
+/// Checks one rule's fields (not its examples): id shape, keywords, regex syntax, group.
+pub fn validate_rule(rule: &Rule) -> Result<(), String> {
+    let id_ok = !rule.id.is_empty()
+        && rule
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if !id_ok {
+        return Err("id must be lowercase letters, digits, '-' or '.'".into());
+    }
+    if rule.keywords.is_empty() || rule.keywords.iter().any(|k| k.trim().is_empty()) {
+        return Err("keywords must be a non-empty list of non-empty strings".into());
+    }
+    let re = regex::bytes::RegexBuilder::new(&rule.regex)
+        .size_limit(64 << 20)
+        .build()
+        .map_err(|e| format!("invalid regex: {}", one_line(&e.to_string())))?;
+    if rule.secret_group == 0 || rule.secret_group >= re.captures_len() {
+        return Err(format!(
+            "secret_group {} does not exist (the regex has {} groups)",
+            rule.secret_group,
+            re.captures_len() - 1
+        ));
+    }
+    if let Some(v) = &rule.validator {
+        if !crate::validate::is_known(v) {
+            return Err(format!("unknown validator {v:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn one_line(s: &str) -> String {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_ids_unique_and_above_floor() {
+        let set = RuleSet::builtin().expect("builtin rules load");
+        let ids: HashSet<_> = set.rules().iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids.len(), set.len());
+        assert!(set.len() >= 60, "only {} builtin rules", set.len());
+    }
+}

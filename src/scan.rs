@@ -1,0 +1,302 @@
+//! Drives a scan: for each item (in parallel past a size threshold) skip excluded, huge and
+//! binary blobs, match, turn reported matches into findings (path demotion, inline markers,
+//! allowlists, added-lines scope), then sort everything deterministically. Errors on one
+//! item are recorded and the scan goes on. No printing, no exit codes.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::allow::Allow;
+use crate::content::{self, Content};
+use crate::finding::{self, Finding};
+use crate::matcher::{Matcher, RawMatch, Scratch, Status};
+use crate::source::{BlobReader, Item, LineScope};
+
+/// Items below this count are scanned on the calling thread (no pool start-up).
+const PARALLEL_MIN_ITEMS: usize = 16;
+
+/// Scan settings.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Blobs over this many bytes are skipped and counted.
+    pub max_file_size: u64,
+    /// Keep every candidate (with why it was not reported) for `--explain`.
+    pub explain: bool,
+}
+
+/// Counters for the summary line.
+#[derive(Debug, Default, Clone, Serialize, PartialEq)]
+pub struct ScanStats {
+    /// Blobs scanned.
+    pub blobs: u64,
+    /// Bytes scanned.
+    pub bytes: u64,
+    /// Blobs skipped as binary.
+    pub skipped_binary: u64,
+    /// Blobs skipped for size.
+    pub skipped_large: u64,
+    /// Blobs skipped by a path exclude.
+    pub skipped_excluded: u64,
+    /// Findings hidden by suppressions (inline, allowlist, fingerprint).
+    pub suppressed: u64,
+    /// Items that could not be read or scanned (the scan is incomplete).
+    pub errors: Vec<String>,
+}
+
+impl ScanStats {
+    fn merge(&mut self, o: ScanStats) {
+        self.blobs += o.blobs;
+        self.bytes += o.bytes;
+        self.skipped_binary += o.skipped_binary;
+        self.skipped_large += o.skipped_large;
+        self.skipped_excluded += o.skipped_excluded;
+        self.suppressed += o.suppressed;
+        self.errors.extend(o.errors);
+    }
+}
+
+/// A candidate that was not reported, and why (for `--explain`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Explained {
+    /// Rule id.
+    pub rule: String,
+    /// Path.
+    pub path: String,
+    /// 1-based line.
+    pub line: u32,
+    /// Redacted value.
+    pub redacted: String,
+    /// Entropy of the value.
+    pub entropy: f64,
+    /// What decided it.
+    pub verdict: String,
+}
+
+/// What a scan produced.
+#[derive(Debug, Default)]
+pub struct ScanOutput {
+    /// Reported findings, sorted by path, line, column, rule.
+    pub findings: Vec<Finding>,
+    /// Counters.
+    pub stats: ScanStats,
+    /// Every non-reported candidate (only with `explain`).
+    pub explained: Vec<Explained>,
+}
+
+/// Scans `items` read through `reader`.
+pub fn run(
+    items: &[Item],
+    reader: &dyn BlobReader,
+    matcher: &Matcher,
+    allow: &Allow,
+    opts: &ScanOptions,
+) -> ScanOutput {
+    let per_item =
+        |scratch: &mut Scratch, item: &Item| scan_item(item, reader, matcher, allow, opts, scratch);
+    let parts: Vec<ScanOutput> = if items.len() < PARALLEL_MIN_ITEMS {
+        let mut scratch = Scratch::default();
+        items.iter().map(|i| per_item(&mut scratch, i)).collect()
+    } else {
+        items
+            .par_iter()
+            .map_init(Scratch::default, per_item)
+            .collect()
+    };
+    let mut out = ScanOutput::default();
+    for p in parts {
+        out.findings.extend(p.findings);
+        out.explained.extend(p.explained);
+        out.stats.merge(p.stats);
+    }
+    out.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    out.explained
+        .sort_by(|a, b| (&a.path, a.line, &a.rule).cmp(&(&b.path, b.line, &b.rule)));
+    out.stats.errors.sort();
+    out
+}
+
+fn scan_item(
+    item: &Item,
+    reader: &dyn BlobReader,
+    matcher: &Matcher,
+    allow: &Allow,
+    opts: &ScanOptions,
+    scratch: &mut Scratch,
+) -> ScanOutput {
+    let mut out = ScanOutput::default();
+    let path = item.display_path();
+    if allow.path_excluded(&path) {
+        out.stats.skipped_excluded += 1;
+        return out;
+    }
+    match reader.size(item) {
+        Ok(size) if size > opts.max_file_size => {
+            out.stats.skipped_large += 1;
+            return out;
+        }
+        Ok(_) => {}
+        Err(e) => {
+            out.stats.errors.push(format!("{path}: {e}"));
+            return out;
+        }
+    }
+    let bytes = match reader.read(item) {
+        Ok(b) => b,
+        Err(e) => {
+            out.stats.errors.push(format!("{path}: {e}"));
+            return out;
+        }
+    };
+    let text = match content::prepare(&bytes) {
+        Content::Binary => {
+            out.stats.skipped_binary += 1;
+            return out;
+        }
+        Content::Text(t) => t,
+    };
+    out.stats.blobs += 1;
+    out.stats.bytes += bytes.len() as u64;
+    let mut raw = Vec::new();
+    if let Err(e) = matcher.scan(&text, scratch, &mut raw) {
+        out.stats.errors.push(format!("{path}: {e}"));
+        return out;
+    }
+    if raw.is_empty() {
+        return out;
+    }
+    let ctx = ItemContext {
+        item,
+        path: &path,
+        text: &text,
+        matcher,
+        allow,
+        opts,
+    };
+    ctx.collect(&raw, reader, &mut out);
+    out
+}
+
+struct ItemContext<'a> {
+    item: &'a Item,
+    path: &'a str,
+    text: &'a [u8],
+    matcher: &'a Matcher,
+    allow: &'a Allow,
+    opts: &'a ScanOptions,
+}
+
+impl ItemContext<'_> {
+    fn collect(&self, raw: &[RawMatch], reader: &dyn BlobReader, out: &mut ScanOutput) {
+        let added = match &self.item.scope {
+            LineScope::AddedSince(old) if raw.iter().any(|m| m.status == Status::Reported) => {
+                match reader.added_lines(*old, self.item) {
+                    Ok(lines) => Some(lines),
+                    Err(e) => {
+                        out.stats.errors.push(format!("{}: {e}", self.path));
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        for m in raw {
+            match self.decide(m, added.as_deref()) {
+                Ok(f) => out.findings.push(f),
+                Err(Some(why)) => {
+                    if m.status == Status::Reported {
+                        out.stats.suppressed += 1;
+                    }
+                    if self.opts.explain {
+                        out.explained.push(self.explain(m, why));
+                    }
+                }
+                Err(None) => {}
+            }
+        }
+    }
+
+    /// A finding, or why not (`None`: outside the added lines, not worth explaining).
+    fn decide(&self, m: &RawMatch, added: Option<&[u32]>) -> Result<Finding, Option<String>> {
+        match &m.status {
+            Status::Reported => {}
+            Status::Rejected(why) => return Err(Some(format!("rejected: {why}"))),
+            Status::Suppressed(why) => return Err(Some(format!("suppressed: {why}"))),
+        }
+        let f = self.finding(m);
+        if added.is_some_and(|lines| lines.binary_search(&f.line).is_err()) {
+            return Err(None);
+        }
+        if let Some(marker) = crate::allow::inline_marker(self.text, m.secret.start) {
+            return Err(Some(format!("allowed: inline marker {marker}")));
+        }
+        let secret = &self.text[m.secret.clone()];
+        if let Some(reason) = self.allow.value_allowed(secret, &f.fingerprint, self.path) {
+            return Err(Some(format!("allowed: {reason}")));
+        }
+        Ok(f)
+    }
+
+    fn finding(&self, m: &RawMatch) -> Finding {
+        let rule = self.matcher.rule(m.rule);
+        let secret = &self.text[m.secret.clone()];
+        let (line, column, end_column) = finding::location(self.text, m.secret.start, m.secret.end);
+        let severity = if demoted_path(self.path) {
+            m.severity.demoted()
+        } else {
+            m.severity
+        };
+        Finding {
+            rule: rule.id.clone(),
+            provider: rule.provider.clone(),
+            description: rule.description.clone(),
+            severity,
+            confidence: m.confidence,
+            path: self.path.to_string(),
+            line,
+            column,
+            end_column,
+            commit: self.item.commit.clone(),
+            redacted: finding::redact(secret, &rule.keywords),
+            fingerprint: finding::fingerprint(&rule.id, secret),
+            rotate: rule.rotate.clone(),
+            note: m.note.clone(),
+        }
+    }
+
+    fn explain(&self, m: &RawMatch, verdict: String) -> Explained {
+        let rule = self.matcher.rule(m.rule);
+        let (line, _, _) = finding::location(self.text, m.secret.start, m.secret.end);
+        Explained {
+            rule: rule.id.clone(),
+            path: self.path.to_string(),
+            line,
+            redacted: finding::redact(&self.text[m.secret.clone()], &rule.keywords),
+            entropy: (m.entropy * 100.0).round() / 100.0,
+            verdict,
+        }
+    }
+}
+
+/// Documentation, example and test paths: severity drops one level there.
+pub fn demoted_path(path: &str) -> bool {
+    const DIRS: &[&str] = &[
+        "test",
+        "tests",
+        "fixtures",
+        "testdata",
+        "examples",
+        "docs",
+        "__tests__",
+        "spec",
+    ];
+    let lower = path.to_ascii_lowercase();
+    let in_dir = lower
+        .split('/')
+        .rev()
+        .skip(1)
+        .any(|seg| DIRS.contains(&seg));
+    in_dir
+        || [".example", ".sample", ".md"]
+            .iter()
+            .any(|s| lower.ends_with(s))
+}

@@ -1,0 +1,70 @@
+//! Where blobs come from. A source produces [`Item`]s (a path, a blob reference and which
+//! lines count) and a [`BlobReader`] that loads them; scanning never knows which source
+//! it is reading. Sources: the staged index ([`staged`]) and a directory tree ([`dir`]).
+
+pub mod dir;
+pub mod staged;
+
+use std::path::PathBuf;
+
+/// Where an item's bytes live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlobRef {
+    /// A git object.
+    Git(git2::Oid),
+    /// A file on disk.
+    File(PathBuf),
+}
+
+/// Which lines of an item may produce findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineScope {
+    /// Every line.
+    All,
+    /// Only lines added relative to this older blob (a modified staged file).
+    AddedSince(git2::Oid),
+}
+
+/// One blob to scan, with its provenance.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// The path as git or the file system spells it (may be non-UTF-8).
+    pub path: Vec<u8>,
+    /// The bytes.
+    pub blob: BlobRef,
+    /// Which lines count.
+    pub scope: LineScope,
+    /// The commit that holds this blob (history and range scans).
+    pub commit: Option<String>,
+}
+
+impl Item {
+    /// The path for display and reports: lossy UTF-8 with control characters escaped.
+    pub fn display_path(&self) -> String {
+        display_path(&self.path)
+    }
+}
+
+/// Lossy UTF-8 with control characters escaped, so a file name cannot forge output lines.
+pub fn display_path(path: &[u8]) -> String {
+    String::from_utf8_lossy(path)
+        .chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// Loads items' bytes. Implementations must be usable from several threads.
+pub trait BlobReader: Sync {
+    /// The size in bytes without loading the content.
+    fn size(&self, item: &Item) -> Result<u64, String>;
+    /// The content.
+    fn read(&self, item: &Item) -> Result<Vec<u8>, String>;
+    /// 1-based numbers of the lines of `item` added relative to the blob `old` (sorted).
+    fn added_lines(&self, old: git2::Oid, item: &Item) -> Result<Vec<u32>, String>;
+}

@@ -1,0 +1,98 @@
+//! The staged change: entries of the index (honouring GIT_INDEX_FILE) that differ from
+//! HEAD, or every entry before the first commit. Added, modified, renamed, copied and
+//! type-changed files are items; deletions and submodules are not. Modified files only
+//! count their added lines unless `all_lines` is set.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Repository};
+
+use super::{BlobReader, BlobRef, Item, LineScope};
+use crate::git;
+
+/// Lists the staged items of `repo`.
+pub fn items(repo: &Repository, all_lines: bool) -> Result<Vec<Item>> {
+    let index = git::index(repo)?;
+    let head = git::head_tree(repo)?;
+    let mut opts = DiffOptions::new();
+    opts.include_typechange(true).ignore_submodules(true);
+    let mut diff = repo
+        .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut opts))
+        .context("comparing the index with HEAD")?;
+    let has_adds = diff.deltas().any(|d| d.status() == Delta::Added);
+    let has_deletes = diff.deltas().any(|d| d.status() == Delta::Deleted);
+    if has_adds && has_deletes {
+        diff.find_similar(Some(DiffFindOptions::new().renames(true)))
+            .context("detecting renames")?;
+    }
+    let mut out = Vec::new();
+    for delta in diff.deltas() {
+        let new = delta.new_file();
+        let scannable = matches!(
+            new.mode(),
+            FileMode::Blob | FileMode::BlobExecutable | FileMode::BlobGroupWritable
+        );
+        let changed = matches!(
+            delta.status(),
+            Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
+        );
+        if !scannable || !changed || new.id().is_zero() {
+            continue;
+        }
+        let old = delta.old_file();
+        let has_old = matches!(
+            delta.status(),
+            Delta::Modified | Delta::Renamed | Delta::Copied
+        ) && !old.id().is_zero();
+        let scope = if has_old && !all_lines {
+            LineScope::AddedSince(old.id())
+        } else {
+            LineScope::All
+        };
+        let path = new.path_bytes().unwrap_or_default().to_vec();
+        out.push(Item {
+            path,
+            blob: BlobRef::Git(new.id()),
+            scope,
+            commit: None,
+        });
+    }
+    Ok(out)
+}
+
+/// Reads blobs from the object database, one repository handle per thread.
+pub struct GitReader {
+    git_dir: PathBuf,
+}
+
+impl GitReader {
+    /// A reader over the repository whose git directory is `git_dir`.
+    pub fn new(repo: &Repository) -> Self {
+        GitReader {
+            git_dir: repo.path().to_path_buf(),
+        }
+    }
+}
+
+fn oid(item: &Item) -> Result<git2::Oid, String> {
+    match item.blob {
+        BlobRef::Git(oid) => Ok(oid),
+        BlobRef::File(_) => Err("not a git item".into()),
+    }
+}
+
+impl BlobReader for GitReader {
+    fn size(&self, item: &Item) -> Result<u64, String> {
+        let id = oid(item)?;
+        git::with_repo(&self.git_dir, |r| git::blob_size(r, id))
+    }
+    fn read(&self, item: &Item) -> Result<Vec<u8>, String> {
+        let id = oid(item)?;
+        git::with_repo(&self.git_dir, |r| git::blob_bytes(r, id))
+    }
+    fn added_lines(&self, old: git2::Oid, item: &Item) -> Result<Vec<u32>, String> {
+        let id = oid(item)?;
+        git::with_repo(&self.git_dir, |r| git::added_lines(r, old, id))
+    }
+}
