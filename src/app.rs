@@ -10,7 +10,8 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::allow::{self, Allow};
-use crate::cli::{Cli, Command, FormatArg, OutputArgs, RulesCommand, ScanArgs};
+use crate::checks::{self, Skips};
+use crate::cli::{CheckArgs, Cli, Command, FormatArg, OutputArgs, RulesCommand, ScanArgs};
 use crate::config::Config;
 use crate::error::ConfigError;
 use crate::exit::Outcome;
@@ -60,6 +61,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Scan(args) => run_scan(&cwd, &args),
         Command::Hook(out) => run_staged(&cwd, &OutputSettings::from(&out), false, true),
+        Command::Check(args) => run_check(&cwd, &args),
+        Command::Init { print } => run_init(&cwd, print),
         Command::Install => run_install(&cwd),
         Command::Uninstall { force } => run_uninstall(&cwd, force),
         Command::Rules(cmd) => run_rules(&cwd, cmd),
@@ -91,25 +94,166 @@ fn run_scan(cwd: &Path, args: &ScanArgs) -> Result<Outcome> {
     emit(&report, &out, false)
 }
 
-/// The staged scan, shared by `scan --staged` and `hook`.
+/// The staged scan, shared by `scan --staged` and `hook`; the hook then runs the checks
+/// when the scan is clean (`scan` never runs them).
 fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> Result<Outcome> {
     let started = Instant::now();
     let repo = crate::git::open(cwd)?;
-    let mut items = staged::items(&repo, all_lines)?;
-    if items.is_empty() {
-        // NOTE: nothing staged means no config or rule parsing at all: the fast path.
-        return Ok(Outcome::Clean);
+    if hook {
+        recover_tree(&repo)?;
     }
+    let mut items = staged::items(&repo, all_lines)?;
     let root = repo
         .workdir()
         .map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
+    if items.is_empty() {
+        // NOTE: nothing staged means no rule parsing at all: the fast path. Only the hook
+        // reads the config, to honour checks with `always_run = true`.
+        if !hook {
+            return Ok(Outcome::Clean);
+        }
+        let config = load_config(out, &root)?;
+        if !checks::any_always_run(&config.check) {
+            return Ok(Outcome::Clean);
+        }
+        return run_checks(&repo, &root, &config, Vec::new(), true, "commit");
+    }
     let config = load_config(out, &root)?;
     if config.scan.all_lines == Some(true) {
         items.iter_mut().for_each(|i| i.scope = LineScope::All);
     }
     let reader = staged::GitReader::new(&repo);
     let report = scan_items(&items, &reader, &config, out, "staged", started)?;
-    emit(&report, out, hook)
+    let outcome = emit(&report, out, hook)?;
+    if !hook || outcome != Outcome::Clean {
+        return Ok(outcome);
+    }
+    let paths = checks::paths_from_bytes(items.iter().map(|i| i.path.as_slice()));
+    run_checks(&repo, &root, &config, paths, true, "commit")
+}
+
+/// Puts back what an interrupted run set aside (see `worktree_guard`).
+fn recover_tree(repo: &git2::Repository) -> Result<()> {
+    let Some(r) = crate::worktree_guard::recover(repo.path())? else {
+        return Ok(());
+    };
+    eprintln!(
+        "warden: an earlier warden run was interrupted while checks ran; restored {} unstaged change(s) it had set aside",
+        r.restored
+    );
+    for (path, kept) in &r.kept {
+        eprintln!(
+            "warden: {} had changed since; that version is kept at {}",
+            path.display(),
+            kept.display()
+        );
+    }
+    Ok(())
+}
+
+/// Runs the configured checks on `paths`; `isolate` hides unstaged changes meanwhile.
+fn run_checks(
+    repo: &git2::Repository,
+    root: &Path,
+    config: &Config,
+    paths: Vec<PathBuf>,
+    isolate: bool,
+    blocking: &str,
+) -> Result<Outcome> {
+    let list = config.compiled_checks()?;
+    if list.is_empty() {
+        return Ok(Outcome::Clean);
+    }
+    let req = checks::Request {
+        repo,
+        root: root.to_path_buf(),
+        paths,
+        isolate,
+        settings: config.checks.clone(),
+        skips: Skips::from_env(),
+    };
+    let report = checks::run(&list, &req)?;
+    checks::report::write(&report, Some(blocking), &mut io::stderr().lock())?;
+    let errored = report
+        .results
+        .iter()
+        .any(|r| matches!(r.status, checks::Status::Error(_)));
+    Ok(if report.interrupted || errored {
+        Outcome::Error
+    } else if report.failed() {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// `warden check`: the checks alone, on the staged files (isolated), all files or a range.
+fn run_check(cwd: &Path, args: &CheckArgs) -> Result<Outcome> {
+    let repo = crate::git::open(cwd)?;
+    recover_tree(&repo)?;
+    let root = repo
+        .workdir()
+        .ok_or_else(|| anyhow!("warden check needs a working tree"))?
+        .to_path_buf();
+    let config = match &args.config {
+        Some(p) => Config::load(p)?,
+        None => Config::discover(&root)?,
+    };
+    let (paths, isolate, what) = match (&args.from_ref, &args.to_ref) {
+        (Some(a), Some(b)) => (checks::paths::changed_between(&repo, a, b)?, false, "range"),
+        _ if args.all_files => (checks::paths::tracked(&repo)?, false, "check"),
+        _ => {
+            let items = staged::items(&repo, false)?;
+            let paths = checks::paths_from_bytes(items.iter().map(|i| i.path.as_slice()));
+            (paths, true, "commit")
+        }
+    };
+    run_checks(&repo, &root, &config, paths, isolate, what)
+}
+
+/// `warden init`: proposes checks and writes (or appends to) warden.toml.
+fn run_init(cwd: &Path, print: bool) -> Result<Outcome> {
+    let root = crate::git::open(cwd)
+        .ok()
+        .and_then(|r| r.workdir().map(Path::to_path_buf))
+        .unwrap_or_else(|| cwd.to_path_buf());
+    let found = checks::init::suggest(&root);
+    if found.is_empty() {
+        println!("warden init: found nothing to check (no package.json, tsconfig, eslint/biome config, Cargo.toml, pyproject.toml or go.mod); wrote nothing");
+        return Ok(Outcome::Clean);
+    }
+    println!("warden init: chose {} checks:", found.len());
+    for s in &found {
+        let place = s.workdir.as_ref().map_or(String::new(), |w| format!(" (in {w})"));
+        println!("  {}{place}: {}   [{}]", s.name, s.run, s.why);
+    }
+    let tables = checks::init::render(&found);
+    if print {
+        println!("{tables}");
+        return Ok(Outcome::Clean);
+    }
+    write_init(&root.join(crate::config::FILE_NAME), &tables)
+}
+
+fn write_init(path: &Path, tables: &str) -> Result<Outcome> {
+    let existing = match std::fs::read_to_string(path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let text = match &existing {
+        Some(old) if !Config::parse(&path.display().to_string(), old)?.check.is_empty() => {
+            println!("{} already has [[check]] tables; left it unchanged. Proposed:{tables}", path.display());
+            return Ok(Outcome::Clean);
+        }
+        Some(old) => format!("{}\n{tables}", old.trim_end()),
+        None => format!("# warden configuration (started by `warden init`; see docs/checks.md)\n{tables}"),
+    };
+    Config::parse(&path.display().to_string(), &text)?.compiled_checks()?;
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    let verb = if existing.is_some() { "added the checks to" } else { "wrote" };
+    println!("warden init: {verb} {}", path.display());
+    Ok(Outcome::Clean)
 }
 
 fn load_config(out: &OutputSettings, root: &Path) -> Result<Config> {
