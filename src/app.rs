@@ -224,7 +224,10 @@ fn run_init(cwd: &Path, print: bool) -> Result<Outcome> {
     }
     println!("warden init: chose {} checks:", found.len());
     for s in &found {
-        let place = s.workdir.as_ref().map_or(String::new(), |w| format!(" (in {w})"));
+        let place = s
+            .workdir
+            .as_ref()
+            .map_or(String::new(), |w| format!(" (in {w})"));
         println!("  {}{place}: {}   [{}]", s.name, s.run, s.why);
     }
     let tables = checks::init::render(&found);
@@ -242,16 +245,29 @@ fn write_init(path: &Path, tables: &str) -> Result<Outcome> {
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     let text = match &existing {
-        Some(old) if !Config::parse(&path.display().to_string(), old)?.check.is_empty() => {
-            println!("{} already has [[check]] tables; left it unchanged. Proposed:{tables}", path.display());
+        Some(old)
+            if !Config::parse(&path.display().to_string(), old)?
+                .check
+                .is_empty() =>
+        {
+            println!(
+                "{} already has [[check]] tables; left it unchanged. Proposed:{tables}",
+                path.display()
+            );
             return Ok(Outcome::Clean);
         }
         Some(old) => format!("{}\n{tables}", old.trim_end()),
-        None => format!("# warden configuration (started by `warden init`; see docs/checks.md)\n{tables}"),
+        None => format!(
+            "# warden configuration (started by `warden init`; see docs/checks.md)\n{tables}"
+        ),
     };
     Config::parse(&path.display().to_string(), &text)?.compiled_checks()?;
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-    let verb = if existing.is_some() { "added the checks to" } else { "wrote" };
+    let verb = if existing.is_some() {
+        "added the checks to"
+    } else {
+        "wrote"
+    };
     println!("warden init: {verb} {}", path.display());
     Ok(Outcome::Clean)
 }

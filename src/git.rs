@@ -63,7 +63,7 @@ pub fn with_repo<T>(
 ) -> Result<T, String> {
     REPO.with(|cell| {
         let mut slot = cell.borrow_mut();
-        if slot.as_ref().is_none_or(|(p, _)| p != git_dir) {
+        if slot.as_ref().map_or(true, |(p, _)| p != git_dir) {
             let repo = Repository::open(git_dir)
                 .map_err(|e| format!("opening {}: {}", git_dir.display(), e.message()))?;
             *slot = Some((git_dir.to_path_buf(), repo));

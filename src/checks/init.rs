@@ -26,14 +26,19 @@ pub struct Suggestion {
 }
 
 const SKIP_DIRS: &[&str] = &["node_modules", "target", "vendor", "dist", "build", "out"];
-const JS_GLOBS: &[&str] = &["*.js", "*.jsx", "*.ts", "*.tsx", "*.mjs", "*.cjs", "*.mts", "*.cts"];
+const JS_GLOBS: &[&str] = &[
+    "*.js", "*.jsx", "*.ts", "*.tsx", "*.mjs", "*.cjs", "*.mts", "*.cts",
+];
 const TS_GLOBS: &[&str] = &["*.ts", "*.tsx", "*.mts", "*.cts", "tsconfig*.json"];
 
 /// Everything `warden init` proposes for the repository at `root`.
 pub fn suggest(root: &Path) -> Vec<Suggestion> {
     let mut out = Vec::new();
     for dir in package_dirs(root) {
-        let rel = dir.strip_prefix(root).ok().map(|p| p.to_string_lossy().into_owned());
+        let rel = dir
+            .strip_prefix(root)
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned());
         let rel = rel.filter(|r| !r.is_empty());
         let mut found = Vec::new();
         js(root, &dir, &mut found);
@@ -66,7 +71,9 @@ fn package_dirs(root: &Path) -> Vec<PathBuf> {
 }
 
 fn subdirs(dir: &Path) -> Vec<PathBuf> {
-    let Ok(rd) = fs::read_dir(dir) else { return Vec::new() };
+    let Ok(rd) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut v: Vec<PathBuf> = rd
         .flatten()
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
@@ -81,14 +88,25 @@ fn subdirs(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn is_package(d: &Path) -> bool {
-    ["package.json", "pyproject.toml"].iter().any(|m| d.join(m).is_file())
+    ["package.json", "pyproject.toml"]
+        .iter()
+        .any(|m| d.join(m).is_file())
 }
 
 fn has_any(dir: &Path, names: &[&str]) -> Option<String> {
-    names.iter().find(|n| dir.join(n).exists()).map(|n| n.to_string())
+    names
+        .iter()
+        .find(|n| dir.join(n).exists())
+        .map(|n| n.to_string())
 }
 
-fn suggestion(name: &str, run: String, glob: &[&str], files: &'static str, why: String) -> Suggestion {
+fn suggestion(
+    name: &str,
+    run: String,
+    glob: &[&str],
+    files: &'static str,
+    why: String,
+) -> Suggestion {
     Suggestion {
         name: name.into(),
         run,
@@ -128,15 +146,45 @@ fn js(root: &Path, dir: &Path, out: &mut Vec<Suggestion>) {
     let scripts = package_scripts(dir).unwrap_or_default();
     if scripts.contains_key("typecheck") {
         let why = "package.json has a \"typecheck\" script".into();
-        out.push(suggestion("typecheck", format!("{run} typecheck"), TS_GLOBS, "none", why));
+        out.push(suggestion(
+            "typecheck",
+            format!("{run} typecheck"),
+            TS_GLOBS,
+            "none",
+            why,
+        ));
     } else if let Some(ts) = has_any(dir, &["tsconfig.json"]) {
-        let why = format!("{ts} exists (tsc ignores tsconfig when given files, so no paths are passed)");
-        out.push(suggestion("typecheck", format!("{exec} tsc --noEmit"), TS_GLOBS, "none", why));
+        let why =
+            format!("{ts} exists (tsc ignores tsconfig when given files, so no paths are passed)");
+        out.push(suggestion(
+            "typecheck",
+            format!("{exec} tsc --noEmit"),
+            TS_GLOBS,
+            "none",
+            why,
+        ));
     }
     js_lint(dir, exec, run, &scripts, out);
-    if let Some(cfg) = has_any(dir, &[".prettierrc", ".prettierrc.json", ".prettierrc.js", ".prettierrc.cjs", ".prettierrc.yaml", "prettier.config.js", "prettier.config.mjs"]) {
+    if let Some(cfg) = has_any(
+        dir,
+        &[
+            ".prettierrc",
+            ".prettierrc.json",
+            ".prettierrc.js",
+            ".prettierrc.cjs",
+            ".prettierrc.yaml",
+            "prettier.config.js",
+            "prettier.config.mjs",
+        ],
+    ) {
         let why = format!("{cfg} exists");
-        out.push(suggestion("format", format!("{exec} prettier --check --ignore-unknown"), &[], "batch", why));
+        out.push(suggestion(
+            "format",
+            format!("{exec} prettier --check --ignore-unknown"),
+            &[],
+            "batch",
+            why,
+        ));
     }
 }
 
@@ -148,18 +196,45 @@ fn js_lint(
     out: &mut Vec<Suggestion>,
 ) {
     let eslint = [
-        "eslint.config.js", "eslint.config.mjs", "eslint.config.cjs", "eslint.config.ts",
-        ".eslintrc", ".eslintrc.js", ".eslintrc.cjs", ".eslintrc.json", ".eslintrc.yml", ".eslintrc.yaml",
+        "eslint.config.js",
+        "eslint.config.mjs",
+        "eslint.config.cjs",
+        "eslint.config.ts",
+        ".eslintrc",
+        ".eslintrc.js",
+        ".eslintrc.cjs",
+        ".eslintrc.json",
+        ".eslintrc.yml",
+        ".eslintrc.yaml",
     ];
     if let Some(cfg) = has_any(dir, &["biome.json", "biome.jsonc"]) {
-        let cmd = format!("{exec} biome check --no-errors-on-unmatched --files-ignore-unknown=true");
-        out.push(suggestion("lint", cmd, JS_GLOBS, "batch", format!("{cfg} exists")));
+        let cmd =
+            format!("{exec} biome check --no-errors-on-unmatched --files-ignore-unknown=true");
+        out.push(suggestion(
+            "lint",
+            cmd,
+            JS_GLOBS,
+            "batch",
+            format!("{cfg} exists"),
+        ));
     } else if let Some(cfg) = has_any(dir, &eslint) {
         let cmd = format!("{exec} eslint --max-warnings=0 --no-warn-ignored");
-        out.push(suggestion("lint", cmd, JS_GLOBS, "batch", format!("{cfg} exists")));
+        out.push(suggestion(
+            "lint",
+            cmd,
+            JS_GLOBS,
+            "batch",
+            format!("{cfg} exists"),
+        ));
     } else if scripts.contains_key("lint") {
         let why = "package.json has a \"lint\" script".into();
-        out.push(suggestion("lint", format!("{run} lint"), JS_GLOBS, "none", why));
+        out.push(suggestion(
+            "lint",
+            format!("{run} lint"),
+            JS_GLOBS,
+            "none",
+            why,
+        ));
     }
 }
 
@@ -169,20 +244,52 @@ fn rust(dir: &Path, out: &mut Vec<Suggestion>) {
     }
     let globs = &["*.rs", "Cargo.toml", "Cargo.lock"];
     let why = || "Cargo.toml exists".to_string();
-    out.push(suggestion("clippy", "cargo clippy --all-targets --quiet -- -D warnings".into(), globs, "none", why()));
-    out.push(suggestion("fmt", "cargo fmt --check".into(), &["*.rs"], "none", why()));
+    out.push(suggestion(
+        "clippy",
+        "cargo clippy --all-targets --quiet -- -D warnings".into(),
+        globs,
+        "none",
+        why(),
+    ));
+    out.push(suggestion(
+        "fmt",
+        "cargo fmt --check".into(),
+        &["*.rs"],
+        "none",
+        why(),
+    ));
 }
 
 fn python(dir: &Path, out: &mut Vec<Suggestion>) {
-    let Ok(text) = fs::read_to_string(dir.join("pyproject.toml")) else { return };
+    let Ok(text) = fs::read_to_string(dir.join("pyproject.toml")) else {
+        return;
+    };
     if text.contains("[tool.ruff") || text.contains("ruff") || dir.join("ruff.toml").exists() {
         let why = || "pyproject.toml configures or depends on ruff".to_string();
-        out.push(suggestion("ruff", "ruff check --force-exclude".into(), &["*.py", "*.pyi"], "batch", why()));
-        out.push(suggestion("ruff-format", "ruff format --check --force-exclude".into(), &["*.py", "*.pyi"], "batch", why()));
+        out.push(suggestion(
+            "ruff",
+            "ruff check --force-exclude".into(),
+            &["*.py", "*.pyi"],
+            "batch",
+            why(),
+        ));
+        out.push(suggestion(
+            "ruff-format",
+            "ruff format --check --force-exclude".into(),
+            &["*.py", "*.pyi"],
+            "batch",
+            why(),
+        ));
     }
     if text.contains("[tool.mypy") || text.contains("mypy") || dir.join("mypy.ini").exists() {
         let why = "pyproject.toml configures or depends on mypy".into();
-        out.push(suggestion("mypy", "mypy".into(), &["*.py", "*.pyi"], "batch", why));
+        out.push(suggestion(
+            "mypy",
+            "mypy".into(),
+            &["*.py", "*.pyi"],
+            "batch",
+            why,
+        ));
     }
 }
 
@@ -190,8 +297,20 @@ fn go(dir: &Path, out: &mut Vec<Suggestion>) {
     if !dir.join("go.mod").is_file() {
         return;
     }
-    out.push(suggestion("go-vet", "go vet ./...".into(), &["*.go", "go.mod"], "none", "go.mod exists".into()));
-    let mut fmt = suggestion("gofmt", "test -z \"$(gofmt -l \"$@\")\" || { gofmt -l \"$@\"; exit 1; }".into(), &["*.go"], "batch", "go.mod exists".into());
+    out.push(suggestion(
+        "go-vet",
+        "go vet ./...".into(),
+        &["*.go", "go.mod"],
+        "none",
+        "go.mod exists".into(),
+    ));
+    let mut fmt = suggestion(
+        "gofmt",
+        "test -z \"$(gofmt -l \"$@\")\" || { gofmt -l \"$@\"; exit 1; }".into(),
+        &["*.go"],
+        "batch",
+        "go.mod exists".into(),
+    );
     fmt.shell = true;
     out.push(fmt);
 }
@@ -201,7 +320,12 @@ pub fn render(suggestions: &[Suggestion]) -> String {
     let q = |s: &str| toml::Value::String(s.to_string()).to_string();
     let mut text = String::new();
     for s in suggestions {
-        text.push_str(&format!("\n# {}\n[[check]]\nname = {}\nrun = {}\n", s.why, q(&s.name), q(&s.run)));
+        text.push_str(&format!(
+            "\n# {}\n[[check]]\nname = {}\nrun = {}\n",
+            s.why,
+            q(&s.name),
+            q(&s.run)
+        ));
         if s.shell {
             text.push_str("shell = true\n");
         }
@@ -227,7 +351,11 @@ mod tests {
         let r = d.path();
         fs::write(r.join("Cargo.toml"), "[package]\nname='x'\n").unwrap();
         fs::create_dir_all(r.join("packages/web")).unwrap();
-        fs::write(r.join("packages/web/package.json"), r#"{"scripts":{"lint":"eslint ."}}"#).unwrap();
+        fs::write(
+            r.join("packages/web/package.json"),
+            r#"{"scripts":{"lint":"eslint ."}}"#,
+        )
+        .unwrap();
         fs::write(r.join("packages/web/tsconfig.json"), "{}").unwrap();
         fs::write(r.join("packages/web/eslint.config.js"), "").unwrap();
         fs::create_dir_all(r.join("py")).unwrap();
@@ -235,7 +363,14 @@ mod tests {
         let names: Vec<String> = suggest(r).into_iter().map(|s| s.name).collect();
         assert_eq!(
             names,
-            ["clippy", "fmt", "typecheck-packages-web", "lint-packages-web", "ruff-py", "ruff-format-py"]
+            [
+                "clippy",
+                "fmt",
+                "typecheck-packages-web",
+                "lint-packages-web",
+                "ruff-py",
+                "ruff-format-py"
+            ]
         );
         let text = render(&suggest(r));
         let cfg = crate::config::Config::parse("w", &text).unwrap();

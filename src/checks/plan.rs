@@ -192,7 +192,7 @@ impl Check {
         let selected: Vec<OsString> = paths
             .iter()
             .filter_map(|p| self.relative(p))
-            .filter(|p| self.include.as_ref().is_none_or(|g| g.is_match(p)))
+            .filter(|p| self.include.as_ref().map_or(true, |g| g.is_match(p)))
             .filter(|p| !self.exclude.as_ref().is_some_and(|g| g.is_match(p)))
             .map(|p| p.as_os_str().to_os_string())
             .collect();
@@ -211,7 +211,9 @@ impl Check {
 
     /// The directory the check runs in.
     pub fn cwd(&self, root: &Path) -> PathBuf {
-        self.workdir.as_ref().map_or(root.to_path_buf(), |w| root.join(w))
+        self.workdir
+            .as_ref()
+            .map_or(root.to_path_buf(), |w| root.join(w))
     }
 }
 
@@ -230,7 +232,13 @@ mod tests {
 
     fn compile_text(text: &str) -> Result<Vec<Check>, ConfigError> {
         let (s, t) = specs(text);
-        compile(&s, &Source { file: "w.toml", text: &t })
+        compile(
+            &s,
+            &Source {
+                file: "w.toml",
+                text: &t,
+            },
+        )
     }
 
     #[test]
@@ -263,12 +271,21 @@ mod tests {
         )
         .unwrap()
         .remove(0);
-        let paths: Vec<PathBuf> = ["web/a.ts", "web/gen/b.ts", "api/c.ts", "web/d.js", "web/s/e f.ts"]
-            .iter()
-            .map(PathBuf::from)
-            .collect();
+        let paths: Vec<PathBuf> = [
+            "web/a.ts",
+            "web/gen/b.ts",
+            "api/c.ts",
+            "web/d.js",
+            "web/s/e f.ts",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
         let got = c.select(&paths).unwrap();
-        assert_eq!(got, vec![OsString::from("a.ts"), OsString::from("s/e f.ts")]);
+        assert_eq!(
+            got,
+            vec![OsString::from("a.ts"), OsString::from("s/e f.ts")]
+        );
         assert!(c.select(&[PathBuf::from("api/x.ts")]).is_none());
     }
 

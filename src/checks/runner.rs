@@ -79,7 +79,11 @@ struct Exit {
 }
 
 /// Runs every check with its selected paths (`None`: skipped, nothing matched).
-pub fn run(checks: &[Check], selected: Vec<Option<Vec<OsString>>>, opts: &RunOptions) -> Vec<CheckResult> {
+pub fn run(
+    checks: &[Check],
+    selected: Vec<Option<Vec<OsString>>>,
+    opts: &RunOptions,
+) -> Vec<CheckResult> {
     let mut s = Scheduler::new(checks, opts);
     for (i, sel) in selected.into_iter().enumerate() {
         s.prepare(i, sel);
@@ -143,7 +147,12 @@ impl<'a> Scheduler<'a> {
         let names: Vec<String> = self
             .active
             .iter()
-            .map(|a| format!("{} (process group {})", self.checks[a.job.check].name, a.pgid))
+            .map(|a| {
+                format!(
+                    "{} (process group {})",
+                    self.checks[a.job.check].name, a.pgid
+                )
+            })
             .collect();
         if !names.is_empty() {
             eprintln!(
@@ -201,7 +210,10 @@ impl<'a> Scheduler<'a> {
             return false;
         }
         let failed = deps.iter().find(|&&d| {
-            !matches!(self.states[d].result, Some(Status::Passed | Status::Skipped(_)))
+            !matches!(
+                self.states[d].result,
+                Some(Status::Passed | Status::Skipped(_))
+            )
         });
         if let Some(&d) = failed {
             let why = format!("after failed check {:?}", self.checks[d].name);
@@ -219,7 +231,9 @@ impl<'a> Scheduler<'a> {
             FilesMode::None => vec![Vec::new()],
             _ if paths.is_empty() => vec![Vec::new()],
             FilesMode::Each => paths.into_iter().map(|p| vec![p]).collect(),
-            FilesMode::Batch => process::batches(paths, process::path_budget(&check.argv, &check.env)),
+            FilesMode::Batch => {
+                process::batches(paths, process::path_budget(&check.argv, &check.env))
+            }
         };
         let st = &mut self.states[i];
         st.expanded = true;
@@ -227,7 +241,11 @@ impl<'a> Scheduler<'a> {
             let mut words = base.clone();
             let paths = g.len();
             words.extend(g);
-            st.queue.push_back(Job { check: i, words, paths });
+            st.queue.push_back(Job {
+                check: i,
+                words,
+                paths,
+            });
         }
     }
 
@@ -256,8 +274,16 @@ impl<'a> Scheduler<'a> {
         second.extend(tail);
         let (a, b) = (words.len() - fixed, second.len() - fixed);
         let q = &mut self.states[job.check].queue;
-        q.push_front(Job { check: job.check, words: second, paths: b });
-        q.push_front(Job { check: job.check, words, paths: a });
+        q.push_front(Job {
+            check: job.check,
+            words: second,
+            paths: b,
+        });
+        q.push_front(Job {
+            check: job.check,
+            words,
+            paths: a,
+        });
     }
 
     fn track(&mut self, job: Job, mut child: std::process::Child, output: std::fs::File) {
@@ -272,7 +298,14 @@ impl<'a> Scheduler<'a> {
         let deadline = self.checks[job.check].timeout.map(|t| Instant::now() + t);
         self.states[job.check].running += 1;
         self.states[job.check].runs += 1;
-        self.active.push(Active { id, job, pgid, output, deadline, killed: None });
+        self.active.push(Active {
+            id,
+            job,
+            pgid,
+            output,
+            deadline,
+            killed: None,
+        });
     }
 
     fn wait_one(&mut self) {
@@ -291,7 +324,9 @@ impl<'a> Scheduler<'a> {
     }
 
     fn on_exit(&mut self, exit: Exit) {
-        let Some(pos) = self.active.iter().position(|a| a.id == exit.id) else { return };
+        let Some(pos) = self.active.iter().position(|a| a.id == exit.id) else {
+            return;
+        };
         let a = self.active.swap_remove(pos);
         if a.killed.is_some() {
             // Sweep what is left of the group: warden promised to kill all of it.
@@ -363,7 +398,10 @@ impl<'a> Scheduler<'a> {
             .zip(self.states.iter_mut())
             .map(|(c, st)| CheckResult {
                 name: c.name.clone(),
-                status: st.result.take().unwrap_or_else(|| Status::Skipped(stop_reason.into())),
+                status: st
+                    .result
+                    .take()
+                    .unwrap_or_else(|| Status::Skipped(stop_reason.into())),
                 output: std::mem::take(&mut st.output),
                 duration: match (st.started, st.ended) {
                     (Some(a), Some(b)) => b - a,
@@ -398,8 +436,12 @@ fn spawn_error(program: &OsString, cwd: &Path, e: &std::io::Error) -> String {
         std::io::ErrorKind::NotFound if !cwd.is_dir() => {
             format!("workdir {} does not exist", cwd.display())
         }
-        std::io::ErrorKind::NotFound => format!("command not found: {prog} (is it installed and on PATH?)"),
-        std::io::ErrorKind::PermissionDenied => format!("{prog}: permission denied (not executable?)"),
+        std::io::ErrorKind::NotFound => {
+            format!("command not found: {prog} (is it installed and on PATH?)")
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            format!("{prog}: permission denied (not executable?)")
+        }
         _ => format!("cannot start {prog}: {e}"),
     }
 }

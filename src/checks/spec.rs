@@ -149,7 +149,9 @@ fn de_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Er
     }
     match Raw::deserialize(d)? {
         Raw::Secs(s) => Ok(Some(Duration::from_secs(s))),
-        Raw::Text(t) => parse_duration(&t).map(Some).map_err(serde::de::Error::custom),
+        Raw::Text(t) => parse_duration(&t)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
     }
 }
 

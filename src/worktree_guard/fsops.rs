@@ -87,7 +87,10 @@ pub fn copy_durable(src: &Path, dst: &Path) -> io::Result<()> {
 
 /// The temporary sibling used while replacing `path` (removed by recovery if left over).
 pub fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     path.with_file_name(format!(".{name}.warden-tmp"))
 }
 
@@ -140,7 +143,9 @@ mod tests {
         std::os::unix::fs::symlink("f", d.path().join("l")).unwrap();
         assert_eq!(
             held(&d.path().join("l")).unwrap(),
-            Held::Symlink { target: b"f".to_vec() }
+            Held::Symlink {
+                target: b"f".to_vec()
+            }
         );
         assert_eq!(held(d.path()).unwrap(), Held::Dir);
         assert_eq!(held(&f.join("below")).unwrap(), Held::Absent);
@@ -153,7 +158,12 @@ mod tests {
         fs::write(&a, "hello").unwrap();
         fs::set_permissions(&a, fs::Permissions::from_mode(0o751)).unwrap();
         let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
-        File::options().write(true).open(&a).unwrap().set_modified(old).unwrap();
+        File::options()
+            .write(true)
+            .open(&a)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
         copy_durable(&a, &b).unwrap();
         assert_eq!(held(&a).unwrap(), held(&b).unwrap());
         assert_eq!(fs::metadata(&b).unwrap().modified().unwrap(), old);

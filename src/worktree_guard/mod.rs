@@ -35,7 +35,8 @@ pub const KILL_POINTS: &[&str] = &[
 /// Test hook: SIGKILLs this process when `WARDEN_TEST_KILL_AT` names `step`.
 fn kill_point(step: &str) {
     if std::env::var_os("WARDEN_TEST_KILL_AT").is_some_and(|v| v == step) {
-        let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
     }
 }
 
@@ -44,9 +45,14 @@ struct Lock(#[allow(dead_code)] File);
 
 impl Lock {
     fn acquire(layout: &Layout) -> Result<Lock> {
-        fs::create_dir_all(&layout.base).with_context(|| format!("creating {}", layout.base.display()))?;
+        fs::create_dir_all(&layout.base)
+            .with_context(|| format!("creating {}", layout.base.display()))?;
         let path = layout.base.join("lock");
-        let f = File::options().create(true).truncate(false).write(true).open(&path)
+        let f = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
             .with_context(|| format!("opening {}", path.display()))?;
         match rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => Ok(Lock(f)),
@@ -94,13 +100,19 @@ pub fn recover(git_dir: &Path) -> Result<Option<Restored>> {
         return Ok(None);
     }
     let manifest = journal::read_manifest(&journal)?;
-    let guard = Guard { layout, manifest, _lock: lock, done: false };
+    let guard = Guard {
+        layout,
+        manifest,
+        _lock: lock,
+        done: false,
+    };
     guard.restore().map(Some)
 }
 
 fn has_done_dirs(layout: &Layout) -> bool {
     fs::read_dir(&layout.base).is_ok_and(|rd| {
-        rd.flatten().any(|e| e.file_name().as_bytes().starts_with(b"isolate.done-"))
+        rd.flatten()
+            .any(|e| e.file_name().as_bytes().starts_with(b"isolate.done-"))
     })
 }
 
@@ -118,7 +130,9 @@ fn remove_leftovers(layout: &Layout) {
 
 /// Sets aside the unstaged changes of the working tree of `repo`, if any.
 pub fn engage(repo: &Repository) -> Result<Option<Guard>> {
-    let root = repo.workdir().ok_or_else(|| anyhow!("the repository has no working tree"))?;
+    let root = repo
+        .workdir()
+        .ok_or_else(|| anyhow!("the repository has no working tree"))?;
     let paths = unstaged_paths(repo)?;
     if paths.is_empty() {
         return Ok(None);
@@ -132,11 +146,18 @@ pub fn engage(repo: &Repository) -> Result<Option<Guard>> {
         e.context("could not save your unstaged changes, so nothing was changed and the checks did not run")
     })?;
     kill_point("journal");
-    let mut guard = Guard { layout, manifest, _lock: lock, done: false };
+    let mut guard = Guard {
+        layout,
+        manifest,
+        _lock: lock,
+        done: false,
+    };
     if let Err(e) = guard.swap_in_staged() {
         let restored = guard.restore_inner();
         return Err(match restored {
-            Ok(_) => e.context("could not show the checks the staged versions; your files are back as they were"),
+            Ok(_) => e.context(
+                "could not show the checks the staged versions; your files are back as they were",
+            ),
             Err(r) => e.context(format!("and restoring failed too: {r:#}")),
         });
     }
@@ -157,11 +178,16 @@ fn unstaged_paths(repo: &Repository) -> Result<Vec<Vec<u8>>> {
         .context("comparing the working tree with the index")?;
     let mut out = Vec::new();
     for d in diff.deltas() {
-        if !matches!(d.status(), Delta::Modified | Delta::Deleted | Delta::Typechange) {
+        if !matches!(
+            d.status(),
+            Delta::Modified | Delta::Deleted | Delta::Typechange
+        ) {
             continue;
         }
         let path = d.old_file().path_bytes().unwrap_or_default().to_vec();
-        let Some(entry) = index.get_path(Path::new(OsStr::from_bytes(&path)), 0) else { continue };
+        let Some(entry) = index.get_path(Path::new(OsStr::from_bytes(&path)), 0) else {
+            continue;
+        };
         let ignored = entry.flags_extended & (SKIP_WORKTREE | INTENT_TO_ADD) != 0
             || entry.flags & ASSUME_VALID != 0;
         if !ignored {
@@ -194,7 +220,10 @@ fn write_journal(layout: &Layout, root: &Path, paths: &[Vec<u8>]) -> Result<Mani
     }
     manifest.entries.retain(|e| e.backup != Held::Dir);
     journal::write_json(&pending.join("manifest.json"), &manifest)?;
-    fs::write(pending.join("RESTORE.txt"), journal::instructions(&layout.journal(), &manifest))?;
+    fs::write(
+        pending.join("RESTORE.txt"),
+        journal::instructions(&layout.journal(), &manifest),
+    )?;
     fsops::sync_dir(&pending.join("files"))?;
     fsops::sync_dir(&pending)?;
     fs::rename(&pending, layout.journal())?;
@@ -215,7 +244,11 @@ fn back_up(root: &Path, pending: &Path, n: usize, path: &[u8]) -> Result<Entry> 
         }
         Held::Absent | Held::Dir => None,
     };
-    Ok(Entry { path: path.to_vec(), backup, file })
+    Ok(Entry {
+        path: path.to_vec(),
+        backup,
+        file,
+    })
 }
 
 /// Records the ancestors of `rel` that do not exist (shallowest first, each once).
@@ -319,7 +352,9 @@ impl Guard {
             return Ok(());
         };
         if now != *staged && now != Held::Absent {
-            report.kept.push((e.rel().to_path_buf(), self.keep_aside(e, &dst)?));
+            report
+                .kept
+                .push((e.rel().to_path_buf(), self.keep_aside(e, &dst)?));
         }
         self.put_back(e, &dst)?;
         report.restored += 1;
@@ -367,7 +402,10 @@ impl Guard {
     }
 
     fn delete_journal(&self) -> Result<()> {
-        let done = self.layout.base.join(format!("isolate.done-{}", std::process::id()));
+        let done = self
+            .layout
+            .base
+            .join(format!("isolate.done-{}", std::process::id()));
         fs::rename(self.journal(), &done).context("closing the journal")?;
         let _ = fsops::sync_dir(&self.layout.base);
         kill_point("cleanup");
@@ -416,7 +454,10 @@ fn checkout_index(m: &Manifest, dir: &Path) -> Result<()> {
     drop(stdin);
     let out = child.wait_with_output()?;
     if !out.status.success() {
-        bail!("git checkout-index failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "git checkout-index failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(())
 }
@@ -428,3 +469,6 @@ fn absolute_index_file() -> Option<PathBuf> {
     }
     std::env::current_dir().ok().map(|c| c.join(p))
 }
+
+#[cfg(test)]
+mod tests;

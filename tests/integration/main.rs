@@ -1,2 +1,3 @@
 mod checks;
+mod checks_isolation;
 mod support_checks;

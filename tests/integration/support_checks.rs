@@ -69,7 +69,11 @@ impl Repo {
         let mut cmd = Command::new("git");
         self.env(&mut cmd);
         let out = cmd.args(args).output().unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -144,7 +148,13 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Node>) {
             walk(root, &p, out);
         } else {
             let mode = meta.permissions().mode();
-            out.insert(rel, Node::File { mode, bytes: fs::read(&p).unwrap() });
+            out.insert(
+                rel,
+                Node::File {
+                    mode,
+                    bytes: fs::read(&p).unwrap(),
+                },
+            );
         }
     }
 }
@@ -162,7 +172,10 @@ pub fn is_dead(pid: &str) -> bool {
     let stat = fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
     match stat {
         Err(_) => true,
-        Ok(s) => s.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Ok(s) => s
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
     }
 }
 
@@ -175,4 +188,12 @@ pub fn wait_for(path: &Path) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     false
+}
+
+/// Waits (bounded) until the process is gone.
+pub fn wait_until_dead(pid: &str) -> bool {
+    (0..500).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        is_dead(pid)
+    })
 }
