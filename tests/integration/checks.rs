@@ -439,7 +439,7 @@ fn init_writes_a_starter_config_and_prints_its_choices() {
 
 #[test]
 fn real_tsc_project_when_typescript_is_installed() {
-    let Some(tsc) = find_tsc() else {
+    let Some(tsc) = find_node_tool("tsc") else {
         eprintln!("skipped: no tsc on PATH or in WARDEN_TEST_NODE_MODULES (no network in tests)");
         return;
     };
@@ -470,15 +470,8 @@ fn real_tsc_project_when_typescript_is_installed() {
     assert!(o.status.success(), "{}", stderr(&o));
 }
 
-fn find_tsc() -> Option<String> {
-    let from_env = std::env::var_os("WARDEN_TEST_NODE_MODULES")
-        .map(|d| Path::new(&d).join(".bin/tsc"))
-        .filter(|p| p.exists());
-    let on_path = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join("tsc"))
-            .find(|p| p.exists())
-    });
+/// A program from `WARDEN_TEST_NODE_MODULES/.bin` or PATH, when node runs (never downloaded).
+fn find_node_tool(name: &str) -> Option<String> {
     let node = std::process::Command::new("node")
         .arg("--version")
         .stdout(Stdio::null())
@@ -486,5 +479,54 @@ fn find_tsc() -> Option<String> {
     if !node.is_ok_and(|s| s.success()) {
         return None;
     }
+    let from_env = std::env::var_os("WARDEN_TEST_NODE_MODULES")
+        .map(|d| Path::new(&d).join(".bin").join(name))
+        .filter(|p| p.exists());
+    let on_path = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|p| p.exists())
+    });
     from_env.or(on_path).map(|p| p.display().to_string())
+}
+
+#[test]
+fn real_eslint_project_when_eslint_is_installed() {
+    let Some(eslint) = find_node_tool("eslint") else {
+        eprintln!(
+            "skipped: no eslint on PATH or in WARDEN_TEST_NODE_MODULES (no network in tests)"
+        );
+        return;
+    };
+    let r = Repo::new();
+    r.write(
+        "eslint.config.mjs",
+        "export default [{ files: [\"**/*.js\"], rules: { \"no-unused-vars\": \"error\" } }];\n",
+    );
+    r.write("src/ok.js", "export const used = 1;\n");
+    r.write(
+        "warden.toml",
+        &format!("[[check]]\nname = \"lint\"\nrun = [{eslint:?}, \"--max-warnings=0\"]\nglob = \"*.js\"\n"),
+    );
+    r.commit_all("init");
+    r.write(
+        "src/new file.js",
+        "const unused = 2;\nexport const x = 1;\n",
+    );
+    r.git(&["add", "src/new file.js"]);
+    r.write("src/new file.js", "export const x = 1;\n");
+    let o = r.warden(&["hook"]);
+    let err = stderr(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the staged lint error must be caught: {err}"
+    );
+    assert!(
+        err.contains("no-unused-vars") && err.contains("new file.js"),
+        "{err}"
+    );
+    r.git(&["add", "src/new file.js"]);
+    let o = r.warden(&["hook"]);
+    assert!(o.status.success(), "{}", stderr(&o));
 }
