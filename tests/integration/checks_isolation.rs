@@ -329,3 +329,77 @@ fn git_commit_with_paths_checks_exactly_what_is_committed() {
     assert_eq!(r.read("a.txt"), "a unstaged\n");
     assert_eq!(r.git(&["diff", "--cached", "--name-only"]), "a.txt\n");
 }
+
+/// The full-disk scenarios, run inside a private mount namespace on a 2 MiB tmpfs: (1) the
+/// backup of a big unstaged edit does not fit; (2) the backup fits but the staged version
+/// does not. Both must block (exit 2) and leave tree, index and stashes exactly as they were.
+const FULL_DISK: &str = r#"
+set -eu
+warden=$1; mnt=$2; out=$3
+mount -t tmpfs -o size=2m tmpfs "$mnt"
+cd "$mnt" && git init -q r && cd r
+git config user.name t && git config user.email t@example.com
+printf '[[check]]\nname = "c"\nrun = "true"\nfiles = "none"\n' > warden.toml
+head -c 300000 /dev/zero | tr '\0' a > big.txt
+echo small > small.txt
+git add . && git commit -qm init
+state() { { find . -path ./.git -prune -o -type f -print | sort | xargs sha256sum; sha256sum .git/index; git stash list; } | sha256sum; }
+fill() { dd if=/dev/zero of=../filler bs=4096 2>/dev/null || true; }
+run() { rc=0; "$warden" hook > "$out" 2>&1 || rc=$?; echo "$1 rc=$rc"; sed 's/^/  /' "$out"; }
+echo staged >> small.txt && git add small.txt
+echo unstaged >> small.txt
+"$warden" hook > /dev/null 2>&1
+head -c 400000 /dev/zero | tr '\0' b > big.txt
+before=$(state); fill; run one; rm ../filler
+[ "$before" = "$(state)" ] && echo "one same"
+git checkout -q big.txt && head -c 400000 /dev/zero | tr '\0' c > big.txt && git add big.txt && echo tiny > big.txt
+before=$(state); fill; truncate -s -65536 ../filler; run two; rm ../filler
+[ "$before" = "$(state)" ] && echo "two same"
+"$warden" hook > "$out" 2>&1 && echo "three rc=0"
+[ "$before" = "$(state)" ] && echo "three same"
+"#;
+
+#[test]
+fn full_disk_changes_nothing_and_blocks() {
+    let (mnt, log) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let probe = std::process::Command::new("unshare")
+        .args(["-rm", "true"])
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: cannot create a mount namespace here (unshare -rm)");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_warden");
+    let o = std::process::Command::new("unshare")
+        .args(["-rm", "sh", "-c", FULL_DISK, "sh", bin])
+        .arg(mnt.path())
+        .arg(log.path().join("out"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", mnt.path())
+        .output()
+        .unwrap();
+    let out = crate::support_checks::stdout(&o);
+    if out.trim().is_empty() && stderr(&o).contains("mount") {
+        eprintln!("skipped: cannot mount a tmpfs here: {}", stderr(&o));
+        return;
+    }
+    for want in [
+        "one rc=2",
+        "one same",
+        "two rc=2",
+        "two same",
+        "three rc=0",
+        "three same",
+    ] {
+        assert!(
+            out.contains(want),
+            "{want:?} missing:\n{out}\n{}",
+            stderr(&o)
+        );
+    }
+    assert!(
+        out.contains("could not save your unstaged changes"),
+        "{out}"
+    );
+    assert!(out.contains("your files are back as they were"), "{out}");
+}
