@@ -530,3 +530,48 @@ fn real_eslint_project_when_eslint_is_installed() {
     let o = r.warden(&["hook"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn files_each_none_shell_and_always_run() {
+    let r = Repo::new();
+    r.script("count.sh", "echo \"$#:$*\" >> \"$1.log\"");
+    r.write(
+        "warden.toml",
+        "[[check]]\nname = \"each\"\nrun = \"./count.sh each\"\nfiles = \"each\"\nglob = \"*.md\"\n\
+         [[check]]\nname = \"none\"\nrun = \"./count.sh none\"\nfiles = \"none\"\nglob = \"*.md\"\n\
+         [[check]]\nname = \"piped\"\nshell = true\nrun = \"printf '%s\\\\n' \\\"$@\\\" | sort -r > piped.log && test -s piped.log\"\nglob = \"*.md\"\n\
+         [[check]]\nname = \"rs\"\nrun = \"./count.sh rs\"\nglob = \"*.rs\"\n",
+    );
+    r.commit_all("init");
+    r.write("a.md", "a\n");
+    r.write("b c.md", "b\n");
+    r.git(&["add", "a.md", "b c.md"]);
+    let o = r.warden(&["hook"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut each: Vec<String> = r.read("each.log").lines().map(String::from).collect();
+    each.sort();
+    assert_eq!(each, ["2:each a.md", "2:each b c.md"], "one run per path");
+    assert_eq!(r.read("none.log"), "1:none\n", "one run, no paths");
+    assert_eq!(
+        r.read("piped.log"),
+        "b c.md\na.md\n",
+        "paths as \"$@\" of the script"
+    );
+    assert!(!r.exists("rs.log"), "no staged .rs file: not run");
+    assert!(
+        stderr(&o).contains("3 checks passed") && stderr(&o).contains("1 skipped"),
+        "{}",
+        stderr(&o)
+    );
+
+    r.commit_all("md");
+    r.write("warden.toml", "[[check]]\nname = \"always\"\nrun = \"./count.sh always\"\nglob = \"*.rs\"\nalways_run = true\n");
+    r.commit_all("always");
+    let o = r.warden(&["hook"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        r.read("always.log"),
+        "1:always\n",
+        "runs with nothing staged, without paths"
+    );
+}
