@@ -116,7 +116,7 @@ fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> 
         if !checks::any_always_run(&config.check) {
             return Ok(Outcome::Clean);
         }
-        return run_checks(&repo, &root, &config, Vec::new(), true, "commit");
+        return run_checks(&repo, &root, &config, Vec::new(), true, Some("commit"));
     }
     let config = load_config(out, &root)?;
     if config.scan.all_lines == Some(true) {
@@ -129,7 +129,7 @@ fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> 
         return Ok(outcome);
     }
     let paths = checks::paths_from_bytes(items.iter().map(|i| i.path.as_slice()));
-    run_checks(&repo, &root, &config, paths, true, "commit")
+    run_checks(&repo, &root, &config, paths, true, Some("commit"))
 }
 
 /// Puts back what an interrupted run set aside (see `worktree_guard`).
@@ -158,7 +158,7 @@ fn run_checks(
     config: &Config,
     paths: Vec<PathBuf>,
     isolate: bool,
-    blocking: &str,
+    blocking: Option<&str>,
 ) -> Result<Outcome> {
     let list = config.compiled_checks()?;
     if list.is_empty() {
@@ -173,7 +173,7 @@ fn run_checks(
         skips: Skips::from_env(),
     };
     let report = checks::run(&list, &req)?;
-    checks::report::write(&report, Some(blocking), &mut io::stderr().lock())?;
+    checks::report::write(&report, blocking, &mut io::stderr().lock())?;
     let errored = report
         .results
         .iter()
@@ -199,16 +199,16 @@ fn run_check(cwd: &Path, args: &CheckArgs) -> Result<Outcome> {
         Some(p) => Config::load(p)?,
         None => Config::discover(&root)?,
     };
-    let (paths, isolate, what) = match (&args.from_ref, &args.to_ref) {
-        (Some(a), Some(b)) => (checks::paths::changed_between(&repo, a, b)?, false, "range"),
-        _ if args.all_files => (checks::paths::tracked(&repo)?, false, "check"),
+    let (paths, isolate) = match (&args.from_ref, &args.to_ref) {
+        (Some(a), Some(b)) => (checks::paths::changed_between(&repo, a, b)?, false),
+        _ if args.all_files => (checks::paths::tracked(&repo)?, false),
         _ => {
             let items = staged::items(&repo, false)?;
             let paths = checks::paths_from_bytes(items.iter().map(|i| i.path.as_slice()));
-            (paths, true, "commit")
+            (paths, true)
         }
     };
-    run_checks(&repo, &root, &config, paths, isolate, what)
+    run_checks(&repo, &root, &config, paths, isolate, None)
 }
 
 /// `warden init`: proposes checks and writes (or appends to) warden.toml.

@@ -46,8 +46,9 @@ pub struct CheckSpec {
     /// Extra environment variables for the command.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
-    /// Kill the check (its whole process group) after this long: `"90s"`, `"5m"`, `"1h"`,
-    /// `"500ms"` or a number of seconds. Default: no limit.
+    /// Kill a run of the check (its whole process group: SIGTERM, SIGKILL 2 s later) that
+    /// lasts longer than this: `"90s"`, `"5m"`, `"1h"`, `"500ms"` or a number of seconds.
+    /// Each batch is one run. Default: no limit.
     #[serde(default, deserialize_with = "de_timeout")]
     pub timeout: Option<Duration>,
     /// Names of checks that must finish first. When one of them fails, this check is skipped.

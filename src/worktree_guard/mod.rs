@@ -133,7 +133,7 @@ pub fn engage(repo: &Repository) -> Result<Option<Guard>> {
     let root = repo
         .workdir()
         .ok_or_else(|| anyhow!("the repository has no working tree"))?;
-    let paths = unstaged_paths(repo)?;
+    let paths = unstaged_paths(repo, root)?;
     if paths.is_empty() {
         return Ok(None);
     }
@@ -165,8 +165,9 @@ pub fn engage(repo: &Repository) -> Result<Option<Guard>> {
     Ok(Some(guard))
 }
 
-/// Tracked paths whose working-tree content differs from the index git will commit.
-fn unstaged_paths(repo: &Repository) -> Result<Vec<Vec<u8>>> {
+/// Tracked paths whose working-tree content differs from the index git will commit (minus
+/// paths where a directory now stands: those are left alone).
+fn unstaged_paths(repo: &Repository, root: &Path) -> Result<Vec<Vec<u8>>> {
     const SKIP_WORKTREE: u16 = 1 << 14;
     const INTENT_TO_ADD: u16 = 1 << 13;
     const ASSUME_VALID: u16 = 0x8000;
@@ -189,7 +190,8 @@ fn unstaged_paths(repo: &Repository) -> Result<Vec<Vec<u8>>> {
             continue;
         };
         let ignored = entry.flags_extended & (SKIP_WORKTREE | INTENT_TO_ADD) != 0
-            || entry.flags & ASSUME_VALID != 0;
+            || entry.flags & ASSUME_VALID != 0
+            || fs::symlink_metadata(root.join(OsStr::from_bytes(&path))).is_ok_and(|m| m.is_dir());
         if !ignored {
             out.push(path);
         }
@@ -218,7 +220,6 @@ fn write_journal(layout: &Layout, root: &Path, paths: &[Vec<u8>]) -> Result<Mani
         }
         manifest.entries.push(entry);
     }
-    manifest.entries.retain(|e| e.backup != Held::Dir);
     journal::write_json(&pending.join("manifest.json"), &manifest)?;
     fs::write(
         pending.join("RESTORE.txt"),
