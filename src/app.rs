@@ -134,7 +134,7 @@ fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> 
 
 /// Puts back what an interrupted run set aside (see `worktree_guard`).
 fn recover_tree(repo: &git2::Repository) -> Result<()> {
-    let Some(r) = crate::worktree_guard::recover(repo.path())? else {
+    let Some(r) = crate::worktree_guard::recover(repo)? else {
         return Ok(());
     };
     eprintln!(

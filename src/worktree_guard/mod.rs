@@ -41,7 +41,10 @@ fn kill_point(step: &str) {
 }
 
 /// The exclusive lock of one working tree's journal (released when dropped or on death).
-struct Lock(#[allow(dead_code)] File);
+struct Lock(
+    // NOTE: never read: holding the open file is what holds the flock.
+    #[allow(dead_code)] File,
+);
 
 impl Lock {
     fn acquire(layout: &Layout) -> Result<Lock> {
@@ -83,9 +86,10 @@ pub struct Guard {
     done: bool,
 }
 
-/// Restores what an interrupted run left, if anything. `Ok(None)`: nothing to do.
-pub fn recover(git_dir: &Path) -> Result<Option<Restored>> {
-    let layout = Layout::new(git_dir);
+/// Restores what an interrupted run left in the working tree of `repo`, if anything.
+/// `Ok(None)`: nothing to do (one `stat` when warden never set anything aside here).
+pub fn recover(repo: &Repository) -> Result<Option<Restored>> {
+    let layout = Layout::new(repo.path());
     if !layout.base.exists() {
         return Ok(None);
     }
@@ -99,7 +103,11 @@ pub fn recover(git_dir: &Path) -> Result<Option<Restored>> {
     if !journal.exists() {
         return Ok(None);
     }
-    let manifest = journal::read_manifest(&journal)?;
+    let mut manifest = journal::read_manifest(&journal)?;
+    if let Some(root) = repo.workdir() {
+        // The working tree may have been moved since; the journal's paths are relative.
+        manifest.root = root.as_os_str().as_bytes().to_vec();
+    }
     let guard = Guard {
         layout,
         manifest,

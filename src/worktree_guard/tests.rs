@@ -64,19 +64,19 @@ fn nothing_unstaged_touches_nothing() {
     git(d.path(), &["add", "-A"]);
     assert!(engage(&repo).unwrap().is_none());
     assert!(!d.path().join(".git/warden").exists());
-    assert!(recover(repo.path()).unwrap().is_none());
+    assert!(recover(&repo).unwrap().is_none());
 }
 
 #[test]
 fn abandoned_journal_is_recovered_and_the_lock_guards_a_live_run() {
     let (d, repo) = repo();
     let guard = engage(&repo).unwrap().unwrap();
-    let live = recover(repo.path()).unwrap_err().to_string();
+    let live = recover(&repo).unwrap_err().to_string();
     assert!(live.contains("another warden run"), "{live}");
     abandon(guard);
     assert_eq!(read(&d, "a.txt"), "a staged\n");
     assert!(d.path().join(".git/warden/isolate/RESTORE.txt").exists());
-    let r = recover(repo.path()).unwrap().expect("a journal to recover");
+    let r = recover(&repo).unwrap().expect("a journal to recover");
     assert_eq!(r.restored, 2);
     assert_eq!(read(&d, "a.txt"), "a unstaged\n");
     assert_eq!(read(&d, "b.txt"), "b unstaged\n");
