@@ -217,58 +217,7 @@ fn run_init(cwd: &Path, print: bool) -> Result<Outcome> {
         .ok()
         .and_then(|r| r.workdir().map(Path::to_path_buf))
         .unwrap_or_else(|| cwd.to_path_buf());
-    let found = checks::init::suggest(&root);
-    if found.is_empty() {
-        println!("warden init: found nothing to check (no package.json, tsconfig, eslint/biome config, Cargo.toml, pyproject.toml or go.mod); wrote nothing");
-        return Ok(Outcome::Clean);
-    }
-    println!("warden init: chose {} checks:", found.len());
-    for s in &found {
-        let place = s
-            .workdir
-            .as_ref()
-            .map_or(String::new(), |w| format!(" (in {w})"));
-        println!("  {}{place}: {}   [{}]", s.name, s.run, s.why);
-    }
-    let tables = checks::init::render(&found);
-    if print {
-        println!("{tables}");
-        return Ok(Outcome::Clean);
-    }
-    write_init(&root.join(crate::config::FILE_NAME), &tables)
-}
-
-fn write_init(path: &Path, tables: &str) -> Result<Outcome> {
-    let existing = match std::fs::read_to_string(path) {
-        Ok(t) => Some(t),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    };
-    let text = match &existing {
-        Some(old)
-            if !Config::parse(&path.display().to_string(), old)?
-                .check
-                .is_empty() =>
-        {
-            println!(
-                "{} already has [[check]] tables; left it unchanged. Proposed:{tables}",
-                path.display()
-            );
-            return Ok(Outcome::Clean);
-        }
-        Some(old) => format!("{}\n{tables}", old.trim_end()),
-        None => format!(
-            "# warden configuration (started by `warden init`; see docs/checks.md)\n{tables}"
-        ),
-    };
-    Config::parse(&path.display().to_string(), &text)?.compiled_checks()?;
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-    let verb = if existing.is_some() {
-        "added the checks to"
-    } else {
-        "wrote"
-    };
-    println!("warden init: {verb} {}", path.display());
+    checks::init::run(&root, print, &mut io::stdout().lock())?;
     Ok(Outcome::Clean)
 }
 

@@ -1,10 +1,16 @@
 //! `warden init`: proposes `[[check]]` tables from what the repository holds (package.json
 //! scripts, tsconfig, eslint / biome / prettier configs; Cargo.toml; pyproject.toml with
 //! ruff or mypy; go.mod), at the root and in packages one or two directories down
-//! (monorepos, with `workdir`). Pure inspection and text: writing the file is `app`'s job.
+//! (monorepos, with `workdir`), prints what it chose and why, and writes `warden.toml`
+//! (or appends the checks to one that has none).
 
 use std::fs;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::config::{Config, FILE_NAME};
 
 /// One proposed check and why it was chosen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -339,6 +345,60 @@ pub fn render(suggestions: &[Suggestion]) -> String {
         }
     }
     text
+}
+
+/// `warden init` for the repository at `root`; `print_only` writes nothing.
+pub fn run(root: &Path, print_only: bool, out: &mut dyn Write) -> Result<()> {
+    let found = suggest(root);
+    if found.is_empty() {
+        writeln!(out, "warden init: found nothing to check (no package.json, tsconfig, eslint/biome config, Cargo.toml, pyproject.toml or go.mod); wrote nothing")?;
+        return Ok(());
+    }
+    writeln!(out, "warden init: chose {} checks:", found.len())?;
+    for s in &found {
+        let place = s
+            .workdir
+            .as_ref()
+            .map_or(String::new(), |w| format!(" (in {w})"));
+        writeln!(out, "  {}{place}: {}   [{}]", s.name, s.run, s.why)?;
+    }
+    let tables = render(&found);
+    if print_only {
+        writeln!(out, "{tables}")?;
+        return Ok(());
+    }
+    write_config(&root.join(FILE_NAME), &tables, out)
+}
+
+fn write_config(path: &Path, tables: &str, out: &mut dyn Write) -> Result<()> {
+    let name = path.display().to_string();
+    let existing = match fs::read_to_string(path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {name}")),
+    };
+    let text = match &existing {
+        Some(old) if !Config::parse(&name, old)?.check.is_empty() => {
+            writeln!(
+                out,
+                "{name} already has [[check]] tables; left it unchanged. Proposed:{tables}"
+            )?;
+            return Ok(());
+        }
+        Some(old) => format!("{}\n{tables}", old.trim_end()),
+        None => format!(
+            "# warden configuration (started by `warden init`; see docs/checks.md)\n{tables}"
+        ),
+    };
+    Config::parse(&name, &text)?.compiled_checks()?;
+    fs::write(path, text).with_context(|| format!("writing {name}"))?;
+    let verb = if existing.is_some() {
+        "added the checks to"
+    } else {
+        "wrote"
+    };
+    writeln!(out, "warden init: {verb} {name}")?;
+    Ok(())
 }
 
 #[cfg(test)]
