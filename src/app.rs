@@ -63,6 +63,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Install => run_install(&cwd),
         Command::Uninstall { force } => run_uninstall(&cwd, force),
         Command::Rules(cmd) => run_rules(&cwd, cmd),
+        Command::Doctor => run_doctor(&cwd),
     }
 }
 
@@ -236,6 +237,23 @@ fn run_uninstall(cwd: &Path, force: bool) -> Result<Outcome> {
         other => bail!("unexpected uninstall result {other:?}"),
     }
     Ok(Outcome::Clean)
+}
+
+fn run_doctor(cwd: &Path) -> Result<Outcome> {
+    let repo = crate::git::open(cwd)?;
+    let lines = crate::doctor::run(&repo)?;
+    for l in &lines {
+        println!("{} {}", if l.ok { "ok  " } else { "FAIL" }, l.what);
+        if let Some(fix) = &l.fix {
+            println!("     fix: {fix}");
+        }
+    }
+    let live = lines.iter().all(|l| l.ok);
+    println!(
+        "{}",
+        if live { "warden: the guard is live" } else { "warden: the guard is NOT live" }
+    );
+    Ok(if live { Outcome::Clean } else { Outcome::Findings })
 }
 
 fn run_rules(cwd: &Path, cmd: RulesCommand) -> Result<Outcome> {

@@ -33,6 +33,9 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Prove the guard is live: hook installed where git runs it, executable, and blocking a
+    /// canary secret staged in a temporary index. Exit 0 only when all of that holds.
+    Doctor,
     /// List, check and explain rules.
     #[command(subcommand)]
     Rules(RulesCommand),

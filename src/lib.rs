@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod content;
+pub mod doctor;
 pub mod error;
 pub mod exit;
 pub mod finding;
