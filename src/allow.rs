@@ -22,6 +22,7 @@ pub const NEXT_LINE_MARKER: &str = "warden:allow-next-line";
 #[derive(Debug, Default)]
 pub struct Allow {
     paths: Option<GlobSet>,
+    path_regexes: Vec<Regex>,
     regexes: Vec<Regex>,
     fingerprints: HashSet<String>,
 }
@@ -56,6 +57,20 @@ pub fn build(
     regexes: &[String],
     fingerprints: &[String],
 ) -> Result<Allow, (String, String)> {
+    build_with_path_regexes(paths, &[], regexes, fingerprints)
+}
+
+/// Builds an [`Allow`] that also excludes paths matching regexes.
+pub fn build_with_path_regexes(
+    paths: &[String],
+    path_regexes: &[String],
+    regexes: &[String],
+    fingerprints: &[String],
+) -> Result<Allow, (String, String)> {
+    let path_regexes = path_regexes
+        .iter()
+        .map(|r| Regex::new(r).map_err(|e| (r.clone(), e.to_string())))
+        .collect::<Result<_, _>>()?;
     let mut set = GlobSetBuilder::new();
     for p in paths {
         let pattern =
@@ -77,6 +92,7 @@ pub fn build(
         .map(|r| Regex::new(r).map_err(|e| (r.clone(), e.to_string())))
         .collect::<Result<_, _>>()?;
     Ok(Allow {
+        path_regexes,
         paths: (!paths.is_empty()).then(|| set.build().expect("globs built one by one")),
         regexes,
         fingerprints: fingerprints.iter().cloned().collect(),
@@ -87,6 +103,7 @@ impl Allow {
     /// True when the path is excluded entirely (checked before reading the blob).
     pub fn path_excluded(&self, path: &str) -> bool {
         self.paths.as_ref().is_some_and(|s| s.is_match(path))
+            || self.path_regexes.iter().any(|r| r.is_match(path.as_bytes()))
     }
 
     /// Why a secret with this fingerprint at this path is allowed, if it is.

@@ -2,20 +2,18 @@
 //! steps: plan → collect → scan → report → outcome. The only place that combines config,
 //! rules, sources and reporters.
 
-use std::collections::HashSet;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::allow::{self, Allow};
 use crate::cli::{Cli, Command, FormatArg, OutputArgs, RulesCommand, ScanArgs};
 use crate::config::Config;
-use crate::error::ConfigError;
 use crate::exit::Outcome;
 use crate::install;
 use crate::matcher::{Matcher, MatcherBuilder};
+use crate::policy::Policy;
 use crate::report::{self, Format, Report, Style};
 use crate::rules::{selftest, RuleSet};
 use crate::scan::{self, ScanOptions};
@@ -108,40 +106,6 @@ fn load_config(out: &OutputSettings, root: &Path) -> Result<Config> {
     Ok(cfg?)
 }
 
-/// Builtin rules plus the config's custom rules and rule files, minus disabled ids.
-pub fn rule_set(config: &Config) -> Result<RuleSet, ConfigError> {
-    let mut set = RuleSet::builtin()?;
-    let base = config.source.as_ref().and_then(|p| p.parent()).unwrap_or(Path::new("."));
-    for file in &config.rules.files {
-        set.add_file(&base.join(file))?;
-    }
-    let file = config.file_name();
-    for rule in &config.rule {
-        crate::rules::validate_rule(rule).map_err(|message| crate::error::RuleError::Invalid {
-            file: file.clone(),
-            line: config.line_of(&format!("\"{}\"", rule.id)),
-            id: rule.id.clone(),
-            message,
-        })?;
-        set.upsert(rule.clone());
-    }
-    let disabled: HashSet<String> = config.rules.disable.iter().cloned().collect();
-    set.disable(&disabled);
-    Ok(set)
-}
-
-fn allow_list(config: &Config) -> Result<Allow, ConfigError> {
-    let a = &config.allow;
-    allow::build(&a.paths, &a.regexes, &a.fingerprints).map_err(|(entry, message)| {
-        ConfigError::Invalid {
-            file: config.file_name(),
-            line: config.line_of(&entry),
-            key: "allow".into(),
-            message: format!("{entry:?}: {message}"),
-        }
-    })
-}
-
 fn scan_items(
     items: &[Item],
     reader: &dyn BlobReader,
@@ -150,8 +114,9 @@ fn scan_items(
     mode: &str,
     started: Instant,
 ) -> Result<Report> {
-    let matcher: Matcher = MatcherBuilder::new(&rule_set(config)?).build();
-    let allow = allow_list(config)?;
+    let policy = Policy::from_config(config)?;
+    let matcher: Matcher = MatcherBuilder::new(&policy.rules).build();
+    let allow = policy.allow;
     let opts = ScanOptions {
         max_file_size: out.max_file_size.unwrap_or_else(|| config.max_file_size()),
         explain: out.explain,
@@ -260,7 +225,7 @@ fn run_rules(cwd: &Path, cmd: RulesCommand) -> Result<Outcome> {
     match cmd {
         RulesCommand::List { json } => {
             let config = Config::discover(cwd)?;
-            let set = rule_set(&config)?;
+            let set = Policy::from_config(&config)?.rules;
             crate::report::rules::list(&set, json, &mut io::stdout().lock())?;
             Ok(Outcome::Clean)
         }
@@ -274,9 +239,19 @@ fn run_rules(cwd: &Path, cmd: RulesCommand) -> Result<Outcome> {
             println!("{}: {} rules, {} problems", file.display(), set.len(), failures.len());
             Ok(if failures.is_empty() { Outcome::Clean } else { Outcome::Findings })
         }
+        RulesCommand::ImportGitleaks { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let imported = crate::import::gitleaks::import(&file.display().to_string(), &text)?;
+            for n in &imported.notes {
+                eprintln!("warden: note: {n}");
+            }
+            print!("{}", crate::report::rules::to_toml(&imported.rules)?);
+            Ok(Outcome::Clean)
+        }
         RulesCommand::Explain { id } => {
             let config = Config::discover(cwd)?;
-            let set = rule_set(&config)?;
+            let set = Policy::from_config(&config)?.rules;
             let rule = set
                 .get(&id)
                 .ok_or_else(|| anyhow!("no rule with id {id:?} (see `warden rules list`)"))?;

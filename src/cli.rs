@@ -105,6 +105,12 @@ pub enum RulesCommand {
         /// The rule file (same schema as rules/*.toml).
         file: PathBuf,
     },
+    /// Convert a gitleaks/betterleaks config to warden rule TOML (printed). To use one as it
+    /// is, list it under `[rules] gitleaks = [...]` in warden.toml instead.
+    ImportGitleaks {
+        /// The gitleaks config (e.g. .gitleaks.toml).
+        file: PathBuf,
+    },
     /// Show one rule: description, pattern, keywords, examples and where to rotate.
     Explain {
         /// Rule id.

@@ -14,6 +14,7 @@
 //! [rules]
 //! disable = ["jwt"]                    # builtin rule ids to turn off
 //! files = ["security/rules.toml"]      # extra rule files (same schema as rules/*.toml)
+//! gitleaks = [".gitleaks.toml"]        # import a gitleaks/betterleaks config
 //!
 //! [[rule]]                             # custom rules, same schema as rules/*.toml
 //! ```
@@ -80,6 +81,9 @@ pub struct AllowConfig {
     /// Allowed fingerprints (`rule:hash` or `rule:hash:path`).
     #[serde(default)]
     pub fingerprints: Vec<String>,
+    /// Path regexes never scanned (as gitleaks allowlist paths are written).
+    #[serde(default)]
+    pub path_regexes: Vec<String>,
 }
 
 /// `[rules]`
@@ -92,6 +96,10 @@ pub struct RulesConfig {
     /// Extra rule files, relative to the config file.
     #[serde(default)]
     pub files: Vec<PathBuf>,
+    /// gitleaks / betterleaks config files whose rules and allowlists are imported
+    /// (added to the builtin rules, never replacing them).
+    #[serde(default)]
+    pub gitleaks: Vec<PathBuf>,
 }
 
 impl Config {

@@ -131,6 +131,12 @@ pub struct Rule {
     /// The path its examples are tested under (for rules with `path`).
     #[serde(default)]
     pub example_path: Option<String>,
+    /// Regexes that, matching the secret, mean "not a finding" for this rule.
+    #[serde(default)]
+    pub allow_regexes: Vec<String>,
+    /// Words that, found in the secret (case-insensitively), mean "not a finding".
+    #[serde(default)]
+    pub stopwords: Vec<String>,
     /// How many bytes after a keyword hit the pattern may span (default: to the line end,
     /// at most 4 KiB); set for multi-line secrets such as PEM blocks.
     #[serde(default)]
@@ -262,14 +268,17 @@ pub fn validate_rule(rule: &Rule) -> Result<(), String> {
     if !id_ok {
         return Err("id must be lowercase letters, digits, '-' or '.'".into());
     }
-    if (rule.keywords.is_empty() && rule.path.is_none())
-        || rule.keywords.iter().any(|k| k.trim().is_empty())
-    {
-        return Err("keywords must be a non-empty list of non-empty strings".into());
+    // NOTE: a rule without keywords is allowed (imported gitleaks rules often have none) but
+    // runs its regex over every file; builtin rules always have keywords or a path.
+    if rule.keywords.iter().any(|k| k.trim().is_empty()) {
+        return Err("keywords must not be empty strings".into());
     }
     let re = compile(&rule.regex).map_err(|e| format!("invalid regex: {e}"))?;
     if let Some(p) = &rule.path {
         compile(p).map_err(|e| format!("invalid path regex: {e}"))?;
+    }
+    for a in &rule.allow_regexes {
+        compile(a).map_err(|e| format!("invalid allow regex {a:?}: {e}"))?;
     }
     if rule.secret_group == 0 || rule.secret_group >= re.captures_len() {
         return Err(format!(
@@ -311,5 +320,13 @@ mod tests {
         let ids: HashSet<_> = set.rules().iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids.len(), set.len());
         assert!(set.len() >= 60, "only {} builtin rules", set.len());
+    }
+
+    #[test]
+    fn builtin_rules_are_keyword_or_path_gated() {
+        let set = RuleSet::builtin().expect("builtin rules load");
+        for r in set.rules() {
+            assert!(!r.keywords.is_empty() || r.path.is_some(), "{} scans every file", r.id);
+        }
     }
 }

@@ -1,0 +1,89 @@
+//! The effective policy of a configuration: builtin rules, plus rule files, custom `[[rule]]`
+//! tables and imported gitleaks configs, minus disabled ids; and the compiled suppressions.
+//! Extending never drops the builtin rules: only `[rules] disable` removes one, by id.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use crate::allow::{self, Allow};
+use crate::config::Config;
+use crate::error::{ConfigError, RuleError};
+use crate::import::gitleaks;
+use crate::rules::{validate_rule, RuleSet};
+
+/// Rules and suppressions in force.
+#[derive(Debug)]
+pub struct Policy {
+    /// The rule set (uncompiled).
+    pub rules: RuleSet,
+    /// Compiled suppressions.
+    pub allow: Allow,
+    /// What imports could not carry over.
+    pub notes: Vec<String>,
+}
+
+impl Policy {
+    /// Builds the policy a config asks for; errors name the file and line.
+    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        let mut rules = RuleSet::builtin()?;
+        let base = config.source.as_ref().and_then(|p| p.parent()).unwrap_or(Path::new("."));
+        for file in &config.rules.files {
+            rules.add_file(&base.join(file))?;
+        }
+        let mut extra = ExtraAllow::default();
+        let mut notes = Vec::new();
+        for file in &config.rules.gitleaks {
+            let imported = import_gitleaks(&base.join(file))?;
+            imported.rules.into_iter().for_each(|r| rules.upsert(r));
+            extra.regexes.extend(imported.allow_regexes);
+            extra.path_regexes.extend(imported.allow_path_regexes);
+            notes.extend(imported.notes.into_iter().map(|n| format!("{}: {n}", file.display())));
+        }
+        add_custom_rules(config, &mut rules)?;
+        let disabled: HashSet<String> = config.rules.disable.iter().cloned().collect();
+        rules.disable(&disabled);
+        let allow = allow_list(config, &extra)?;
+        Ok(Policy { rules, allow, notes })
+    }
+}
+
+#[derive(Default)]
+struct ExtraAllow {
+    regexes: Vec<String>,
+    path_regexes: Vec<String>,
+}
+
+fn import_gitleaks(path: &Path) -> Result<gitleaks::Imported, RuleError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| RuleError::Io { file: path.display().to_string(), message: e.to_string() })?;
+    gitleaks::import(&path.display().to_string(), &text)
+}
+
+fn add_custom_rules(config: &Config, rules: &mut RuleSet) -> Result<(), ConfigError> {
+    let file = config.file_name();
+    for rule in &config.rule {
+        validate_rule(rule).map_err(|message| RuleError::Invalid {
+            file: file.clone(),
+            line: config.line_of(&format!("\"{}\"", rule.id)),
+            id: rule.id.clone(),
+            message,
+        })?;
+        rules.upsert(rule.clone());
+    }
+    Ok(())
+}
+
+fn allow_list(config: &Config, extra: &ExtraAllow) -> Result<Allow, ConfigError> {
+    let a = &config.allow;
+    let regexes: Vec<String> = a.regexes.iter().chain(&extra.regexes).cloned().collect();
+    let path_regexes: Vec<String> =
+        a.path_regexes.iter().chain(&extra.path_regexes).cloned().collect();
+    allow::build_with_path_regexes(&a.paths, &path_regexes, &regexes, &a.fingerprints).map_err(
+        |(entry, message)| ConfigError::Invalid {
+            file: config.file_name(),
+            line: config.line_of(&entry),
+            key: "allow".into(),
+            message: format!("{entry:?}: {message}"),
+        },
+    )
+}
