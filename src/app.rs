@@ -8,10 +8,10 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::cli::{Cli, Command, FormatArg, OutputArgs, RulesCommand, ScanArgs};
-use crate::config::Config;
+use crate::cli::{Cli, Command, ConfigCommand, FormatArg, OutputArgs, RulesCommand, ScanArgs};
 use crate::exit::Outcome;
 use crate::install;
+use crate::layered::{self, Layered};
 use crate::matcher::{Matcher, MatcherBuilder};
 use crate::policy::Policy;
 use crate::report::{self, Format, Report, Style};
@@ -62,6 +62,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Uninstall { force } => run_uninstall(&cwd, force),
         Command::Rules(cmd) => run_rules(&cwd, cmd),
         Command::Doctor => run_doctor(&cwd),
+        Command::Config(ConfigCommand::Show) => run_config_show(&cwd),
     }
 }
 
@@ -73,9 +74,11 @@ fn run_scan(cwd: &Path, args: &ScanArgs) -> Result<Outcome> {
     let root = cwd.join(args.path.clone().unwrap_or_else(|| PathBuf::from(".")));
     let started = Instant::now();
     let config_root = if root.is_dir() { root.clone() } else { cwd.to_path_buf() };
-    let config = load_config(&out, &config_root)?;
     let items = dir::items(&root).map_err(|e| anyhow!(e))?;
-    let report = scan_items(&items, &dir::FileReader, &config, &out, "directory", started)?;
+    let paths: Vec<String> = items.iter().map(Item::display_path).collect();
+    let nested = layered::nested_dirs(paths.iter().map(String::as_str));
+    let layers = load_layers(&out, &config_root, &nested)?;
+    let report = scan_items(&items, &dir::FileReader, &layers, &out, "directory", started)?;
     emit(&report, &out, false)
 }
 
@@ -89,32 +92,30 @@ fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> 
         return Ok(Outcome::Clean);
     }
     let root = repo.workdir().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
-    let config = load_config(out, &root)?;
-    if config.scan.all_lines == Some(true) {
+    let nested = staged::nested_config_dirs(&repo)?;
+    let layers = load_layers(out, &root, &nested)?;
+    if layers.effective().scan.all_lines == Some(true) {
         items.iter_mut().for_each(|i| i.scope = LineScope::All);
     }
     let reader = staged::GitReader::new(&repo);
-    let report = scan_items(&items, &reader, &config, out, "staged", started)?;
+    let report = scan_items(&items, &reader, &layers, out, "staged", started)?;
     emit(&report, out, hook)
 }
 
-fn load_config(out: &OutputSettings, root: &Path) -> Result<Config> {
-    let cfg = match &out.config {
-        Some(p) => Config::load(p),
-        None => Config::discover(root),
-    };
-    Ok(cfg?)
+fn load_layers(out: &OutputSettings, root: &Path, nested: &[String]) -> Result<Layered> {
+    Ok(Layered::load(root, out.config.as_deref(), nested)?)
 }
 
 fn scan_items(
     items: &[Item],
     reader: &dyn BlobReader,
-    config: &Config,
+    layers: &Layered,
     out: &OutputSettings,
     mode: &str,
     started: Instant,
 ) -> Result<Report> {
-    let policy = Policy::from_config(config)?;
+    let config = layers.effective();
+    let policy = Policy::from_layers(layers)?;
     let matcher: Matcher = MatcherBuilder::new(&policy.rules).build();
     let allow = policy.allow;
     let opts = ScanOptions {
@@ -204,6 +205,43 @@ fn run_uninstall(cwd: &Path, force: bool) -> Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
+fn run_config_show(cwd: &Path) -> Result<Outcome> {
+    let root = crate::git::open(cwd).ok().and_then(|r| r.workdir().map(Path::to_path_buf));
+    let root = root.unwrap_or_else(|| cwd.to_path_buf());
+    let nested = crate::git::open(cwd).ok().map(|r| staged::nested_config_dirs(&r)).transpose()?;
+    let layers = Layered::load(&root, None, &nested.unwrap_or_default())?;
+    println!("# layers, first to last (later values override, lists accumulate)");
+    println!("builtin defaults");
+    for l in layers.global.iter().chain(&layers.nested) {
+        println!("{}", l.origin);
+    }
+    println!("\n# values");
+    let eff = layers.effective();
+    println!(
+        "scan.max_file_size = {}   # {}",
+        eff.max_file_size(),
+        if eff.scan.max_file_size.is_some() { "configured" } else { "default" }
+    );
+    println!(
+        "scan.all_lines = {}   # {}",
+        eff.scan.all_lines.unwrap_or(false),
+        if eff.scan.all_lines.is_some() { "configured" } else { "default" }
+    );
+    for s in layers.settings() {
+        println!("{} = {}   # {}", s.key, s.value, s.origin);
+    }
+    let policy = Policy::from_layers(&layers)?;
+    let builtin = crate::rules::RuleSet::builtin()?.len();
+    println!(
+        "\n# rules in force: {} ({builtin} builtin before disable/override)",
+        policy.rules.len()
+    );
+    for n in &policy.notes {
+        println!("# note: {n}");
+    }
+    Ok(Outcome::Clean)
+}
+
 fn run_doctor(cwd: &Path) -> Result<Outcome> {
     let repo = crate::git::open(cwd)?;
     let lines = crate::doctor::run(&repo)?;
@@ -224,8 +262,7 @@ fn run_doctor(cwd: &Path) -> Result<Outcome> {
 fn run_rules(cwd: &Path, cmd: RulesCommand) -> Result<Outcome> {
     match cmd {
         RulesCommand::List { json } => {
-            let config = Config::discover(cwd)?;
-            let set = Policy::from_config(&config)?.rules;
+            let set = Policy::from_layers(&Layered::load(cwd, None, &[])?)?.rules;
             crate::report::rules::list(&set, json, &mut io::stdout().lock())?;
             Ok(Outcome::Clean)
         }
@@ -250,8 +287,7 @@ fn run_rules(cwd: &Path, cmd: RulesCommand) -> Result<Outcome> {
             Ok(Outcome::Clean)
         }
         RulesCommand::Explain { id } => {
-            let config = Config::discover(cwd)?;
-            let set = Policy::from_config(&config)?.rules;
+            let set = Policy::from_layers(&Layered::load(cwd, None, &[])?)?.rules;
             let rule = set
                 .get(&id)
                 .ok_or_else(|| anyhow!("no rule with id {id:?} (see `warden rules list`)"))?;

@@ -16,6 +16,7 @@ pub mod finding;
 pub mod git;
 pub mod import;
 pub mod install;
+pub mod layered;
 pub mod layers;
 pub mod matcher;
 pub mod policy;

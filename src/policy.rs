@@ -9,7 +9,8 @@ use crate::allow::{self, Allow};
 use crate::config::Config;
 use crate::error::{ConfigError, RuleError};
 use crate::import::gitleaks;
-use crate::rules::{validate_rule, RuleSet};
+use crate::layered::{Layered, Origin};
+use crate::rules::RuleSet;
 
 /// Rules and suppressions in force.
 #[derive(Debug)]
@@ -47,6 +48,53 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// The policy of all layers: base and repo merged, then each per-directory config
+    /// scoped to its directory (its allow entries, disabled ids and own rules apply only
+    /// below it; it cannot redefine an existing rule id).
+    pub fn from_layers(layers: &Layered) -> Result<Self, ConfigError> {
+        let mut policy = Self::from_config(&layers.effective())?;
+        for layer in &layers.nested {
+            let Origin::Nested { dir, .. } = &layer.origin else { continue };
+            policy.add_nested(dir, &layer.config)?;
+        }
+        Ok(policy)
+    }
+
+    fn add_nested(&mut self, dir: &str, c: &Config) -> Result<(), ConfigError> {
+        for rule in &c.rule {
+            if self.rules.get(&rule.id).is_some() {
+                return Err(ConfigError::Invalid {
+                    file: c.file_name(),
+                    line: c.line_of(&format!("\"{}\"", rule.id)),
+                    key: "rule".into(),
+                    message: format!(
+                        "a per-directory config cannot redefine rule {:?}; give it a new id",
+                        rule.id
+                    ),
+                });
+            }
+            self.rules.upsert(rule.clone());
+            self.allow.scope_rule(rule.id.clone(), dir.to_string(), true);
+        }
+        for id in &c.rules.disable {
+            self.allow.scope_rule(id.clone(), dir.to_string(), false);
+        }
+        if !c.rules.files.is_empty()
+            || !c.rules.gitleaks.is_empty()
+            || c.scan.max_file_size.is_some()
+        {
+            self.notes.push(format!(
+                "{}: only [allow], [rules] disable and [[rule]] apply per directory",
+                c.file_name()
+            ));
+        }
+        let allow = allow_list(c, &ExtraAllow::default())?;
+        self.allow.add_scope(dir.to_string(), allow);
+        Ok(())
+    }
+}
+
 #[derive(Default)]
 struct ExtraAllow {
     regexes: Vec<String>,
@@ -59,15 +107,9 @@ fn import_gitleaks(path: &Path) -> Result<gitleaks::Imported, RuleError> {
     gitleaks::import(&path.display().to_string(), &text)
 }
 
+/// Custom `[[rule]]` tables (validated when their file was parsed) replace rules by id.
 fn add_custom_rules(config: &Config, rules: &mut RuleSet) -> Result<(), ConfigError> {
-    let file = config.file_name();
     for rule in &config.rule {
-        validate_rule(rule).map_err(|message| RuleError::Invalid {
-            file: file.clone(),
-            line: config.line_of(&format!("\"{}\"", rule.id)),
-            id: rule.id.clone(),
-            message,
-        })?;
         rules.upsert(rule.clone());
     }
     Ok(())

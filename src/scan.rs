@@ -256,6 +256,9 @@ impl ItemContext<'_> {
         if added.is_some_and(|lines| lines.binary_search(&f.line).is_err()) {
             return Err(None);
         }
+        if self.allow.rule_disabled(&f.rule, self.path) {
+            return Err(Some("disabled by a per-directory config".into()));
+        }
         if let Some(marker) = crate::allow::inline_marker(self.text, layer.anchor(m).0) {
             return Err(Some(format!("allowed: inline marker {marker}")));
         }

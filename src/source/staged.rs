@@ -51,6 +51,19 @@ pub fn items(repo: &Repository, all_lines: bool) -> Result<Vec<Item>> {
     Ok(out)
 }
 
+/// Directories (repo-relative) whose `warden.toml` is tracked in the index: the per-directory
+/// configs of a monorepo.
+pub fn nested_config_dirs(repo: &Repository) -> Result<Vec<String>> {
+    let index = git::index(repo)?;
+    let suffix = format!("/{}", crate::config::FILE_NAME);
+    let paths: Vec<String> = index
+        .iter()
+        .filter(|e| e.path.ends_with(suffix.as_bytes()))
+        .map(|e| String::from_utf8_lossy(&e.path).into_owned())
+        .collect();
+    Ok(crate::layered::nested_dirs(paths.iter().map(String::as_str)))
+}
+
 /// Reads blobs from the object database, one repository handle per thread.
 pub struct GitReader {
     git_dir: PathBuf,
