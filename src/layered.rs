@@ -54,6 +54,22 @@ pub struct Layered {
     pub global: Vec<Layer>,
     /// Per-directory layers, sorted by directory.
     pub nested: Vec<Layer>,
+    /// Fingerprints from the repository's `.wardenignore` sidecar file (for formats such as
+    /// JSON that cannot hold an inline marker): one `rule:hash` or `rule:hash:path` a line,
+    /// `#` comments.
+    pub ignored: Vec<String>,
+}
+
+/// The sidecar ignore file at the repository root.
+pub const IGNORE_FILE: &str = ".wardenignore";
+
+fn read_ignore_file(root: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(root.join(IGNORE_FILE)).unwrap_or_default();
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 impl Layered {
@@ -64,7 +80,7 @@ impl Layered {
         explicit: Option<&Path>,
         nested_dirs: &[String],
     ) -> Result<Self, ConfigError> {
-        let mut out = Layered::default();
+        let mut out = Layered { ignored: read_ignore_file(root), ..Layered::default() };
         if let Some(base) = std::env::var_os(BASE_ENV).filter(|v| !v.is_empty()) {
             let path = PathBuf::from(base);
             out.global.push(Layer { config: Config::load(&path)?, origin: Origin::Base(path) });

@@ -53,7 +53,9 @@ impl Policy {
     /// scoped to its directory (its allow entries, disabled ids and own rules apply only
     /// below it; it cannot redefine an existing rule id).
     pub fn from_layers(layers: &Layered) -> Result<Self, ConfigError> {
-        let mut policy = Self::from_config(&layers.effective())?;
+        let mut effective = layers.effective();
+        effective.allow.fingerprints.extend(layers.ignored.iter().cloned());
+        let mut policy = Self::from_config(&effective)?;
         for layer in &layers.nested {
             let Origin::Nested { dir, .. } = &layer.origin else { continue };
             policy.add_nested(dir, &layer.config)?;
