@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::allow::Allow;
 use crate::content::{self, Content};
+use crate::decoding;
 use crate::finding::{self, Finding};
-use crate::layers;
 use crate::matcher::{Matcher, RawMatch, Scratch, Status};
 use crate::source::{BlobReader, Item, LineScope};
 
@@ -156,7 +156,7 @@ fn scan_item(
     let mut ctx = ItemContext { item, path: &path, text: &text, matcher, allow, opts, added: None };
     let primary = Layer { text: &text, origin: None, name: "" };
     ctx.scan_layer(&primary, reader, scratch, &mut out);
-    for d in layers::derive(&text) {
+    for d in decoding::derive(&text) {
         let layer = Layer { text: &d.text, origin: Some(d.origin), name: d.layer };
         ctx.scan_layer(&layer, reader, scratch, &mut out);
     }
