@@ -1,0 +1,445 @@
+//! The installed pre-commit hook on real repositories, driven by the `git` binary: what
+//! blocks a commit, what does not, and the git situations a hook meets (first commit,
+//! `commit -a`, partial commits, merges, linked worktrees, renames, odd paths, big and
+//! binary files, foreign hooks, `core.hooksPath`).
+
+use std::fs;
+use std::path::Path;
+
+use crate::support::{fake, fake_seeded, must_have_secrets, Output, TestRepo};
+
+/// Asserts that a `git commit` was refused by the hook and HEAD did not move.
+#[track_caller]
+fn assert_blocked(repo: &TestRepo, out: &Output, before: Option<&str>, what: &str) {
+    assert_ne!(out.code, Some(0), "{what}: the commit went through\n{out}");
+    assert!(out.all().contains("commit blocked"), "{what}: not blocked by warden\n{out}");
+    assert_eq!(repo.head().as_deref(), before, "{what}: HEAD moved");
+}
+
+/// Asserts that a `git commit` went through (HEAD moved).
+#[track_caller]
+fn assert_committed(repo: &TestRepo, out: &Output, before: Option<&str>, what: &str) {
+    assert_eq!(out.code, Some(0), "{what}: the commit was refused\n{out}");
+    assert_ne!(repo.head().as_deref(), before, "{what}: HEAD did not move");
+}
+
+fn repo_with_hook() -> TestRepo {
+    let repo = TestRepo::new();
+    repo.install_hook();
+    repo
+}
+
+#[test]
+fn every_must_have_provider_blocks_the_commit() {
+    let repo = repo_with_hook();
+    repo.write("README.md", "# app\n").stage(&["README.md"]);
+    let base = repo.commit("base");
+    for s in must_have_secrets() {
+        let file = format!("config/{}.env", s.rule);
+        repo.write(&file, format!("# settings\n{}\n", s.line)).stage(&[&file]);
+        let out = repo.try_commit(&[]);
+        assert_blocked(&repo, &out, Some(&base), s.rule);
+        assert!(out.all().contains(s.rule), "{}: rule not named\n{out}", s.rule);
+        assert!(out.all().contains(s.provider), "{}: provider not named\n{out}", s.rule);
+        assert!(out.all().contains(&file), "{}: path not named\n{out}", s.rule);
+        repo.git(&["rm", "-q", "--cached", "--", &file]);
+        fs::remove_file(repo.path(&file)).unwrap();
+    }
+}
+
+#[test]
+fn public_values_placeholders_and_references_do_not_block() {
+    let repo = repo_with_hook();
+    let anon = fake("%{jwt:supabase:anon}");
+    let dsn = fake("https://%{hex:32}@o%{digits:7}.ingest.us.sentry.io/%{digits:7}");
+    let env = format!(
+        "NEXT_PUBLIC_SUPABASE_ANON_KEY={anon}\n\
+         SUPABASE_ANON_KEY=\"{anon}\"\n\
+         SENTRY_DSN={dsn}\n\
+         OPENROUTER_API_KEY=your-key-here\n\
+         OPENROUTER_API_KEY=sk-or-v1-xxxx\n\
+         VERCEL_TOKEN=xxxx\n\
+         SENTRY_AUTH_TOKEN=sntryu_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n\
+         UPSTASH_REDIS_REST_TOKEN=your-key-here\n\
+         RAILWAY_TOKEN=xxxx\n\
+         ENCRYPTION_KEY=your-key-here\n"
+    );
+    let js = "export const config = {\n\
+         openrouter: process.env.OPENROUTER_API_KEY,\n\
+         supabase: process.env.SUPABASE_SERVICE_ROLE_KEY,\n\
+         upstash: process.env.UPSTASH_REDIS_REST_TOKEN,\n\
+         railway: process.env.RAILWAY_TOKEN,\n\
+         vercel: process.env.VERCEL_TOKEN,\n\
+         sentry: process.env.SENTRY_AUTH_TOKEN,\n\
+         encryptionKey: process.env.ENCRYPTION_KEY,\n\
+         };\n\
+         const ENCRYPTION_KEY = process.env.ENCRYPTION_KEY;\n";
+    repo.write(".env.example", env).write("src/config.js", js).stage_all();
+    let scan = repo.warden(&["scan", "--staged", "--format", "json"]);
+    scan.expect_code(0);
+    assert_eq!(scan.json()["findings"].as_array().map(Vec::len), Some(0), "{scan}");
+    let out = repo.try_commit(&[]);
+    assert_committed(&repo, &out, None, "public values");
+}
+
+#[test]
+fn first_commit_of_an_empty_repo() {
+    let repo = repo_with_hook();
+    assert_eq!(repo.head(), None);
+    let secret = &must_have_secrets()[6];
+    repo.write("app.env", format!("{}\n", secret.line)).stage(&["app.env"]);
+    let out = repo.try_commit(&[]);
+    assert_blocked(&repo, &out, None, "first commit with a secret");
+    repo.write("app.env", "OPENROUTER_API_KEY=\n").stage(&["app.env"]);
+    let out = repo.try_commit(&[]);
+    assert_committed(&repo, &out, None, "clean first commit");
+}
+
+#[test]
+fn paths_with_spaces_and_non_utf8_bytes() {
+    let repo = repo_with_hook();
+    let secrets = must_have_secrets();
+    repo.write("dir with space/my secrets.env", format!("{}\n", secrets[0].line));
+    let raw = repo.write_bytes_name(b"caf\xe9 \xff.env", format!("{}\n", secrets[6].line));
+    repo.stage_all();
+    let staged = repo.git(&["diff", "--cached", "--name-only", "-z"]);
+    assert_eq!(staged.split('\0').filter(|s| !s.is_empty()).count(), 2, "{staged}");
+    let scan = repo.warden(&["scan", "--staged", "-f", "json"]);
+    scan.expect_code(1);
+    let json = scan.json();
+    let paths: Vec<&str> =
+        json["findings"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert!(paths.contains(&"dir with space/my secrets.env"), "{scan}");
+    assert!(paths.contains(&"caf\u{fffd} \u{fffd}.env"), "{scan}");
+    let out = repo.try_commit(&[]);
+    assert_blocked(&repo, &out, None, "odd paths");
+    assert!(out.all().contains("dir with space/my secrets.env"), "{out}");
+    drop(raw);
+}
+
+#[test]
+fn commit_all_scans_the_temporary_index() {
+    let repo = repo_with_hook();
+    repo.write("app.env", "PORT=3000\n").write("other.txt", "a\n").stage_all();
+    let base = repo.commit("base");
+    let secret = &must_have_secrets()[3];
+    repo.write("app.env", format!("PORT=3000\n{}\n", secret.line));
+    // Nothing is staged yet: the real index is clean.
+    repo.warden(&["scan", "--staged"]).expect_code(0);
+    let out = repo.try_commit(&["-a"]);
+    assert_blocked(&repo, &out, Some(&base), "commit -a");
+    // `git commit PATH` commits only PATH through another temporary index: a secret staged
+    // in a file left out of the commit does not block it, one in PATH does.
+    repo.stage(&["app.env"]);
+    repo.write("other.txt", "a\nb\n");
+    let out = repo.try_commit(&["--", "other.txt"]);
+    assert_committed(&repo, &out, Some(&base), "partial commit of a clean file");
+    let head = repo.head().unwrap();
+    let out = repo.try_commit(&["--", "app.env"]);
+    assert_blocked(&repo, &out, Some(&head), "partial commit of the file with the secret");
+}
+
+#[test]
+fn merge_in_progress_with_a_secret_in_the_resolution() {
+    let repo = repo_with_hook();
+    repo.write("settings.env", "MODE=base\n").stage_all();
+    repo.commit("base");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    repo.write("settings.env", "MODE=feature\n").stage_all();
+    repo.commit("feature");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("settings.env", "MODE=main\n").stage_all();
+    let main = repo.commit("main");
+    let merge = repo.git_output(&["merge", "--no-edit", "feature"]);
+    assert_ne!(merge.code, Some(0), "expected a conflict\n{merge}");
+    assert!(repo.path(".git/MERGE_HEAD").exists());
+    let secret = &must_have_secrets()[5];
+    repo.write("settings.env", format!("MODE=merged\n{}\n", secret.line));
+    repo.stage(&["settings.env"]);
+    let out = repo.git_output(&["commit", "--no-edit"]);
+    assert_blocked(&repo, &out, Some(&main), "merge commit");
+    assert!(repo.path(".git/MERGE_HEAD").exists(), "the merge was abandoned");
+    repo.write("settings.env", "MODE=merged\n").stage(&["settings.env"]);
+    let out = repo.git_output(&["commit", "--no-edit"]);
+    assert_committed(&repo, &out, Some(&main), "clean merge resolution");
+}
+
+#[test]
+fn linked_worktree_uses_the_common_hook() {
+    let repo = TestRepo::new();
+    repo.write("README.md", "# app\n").stage_all();
+    repo.commit("base");
+    let wt = repo.tmp().join("linked wt");
+    repo.git(&["worktree", "add", "-q", "-b", "feature", wt.to_str().unwrap()]);
+    // Installed from inside the linked worktree: the hook lands in the common git dir.
+    repo.warden_in(&wt, &["install"]).expect_code(0);
+    assert!(repo.path(".git/hooks/pre-commit").is_file());
+    let secret = &must_have_secrets()[1];
+    fs::write(wt.join("app.env"), format!("{}\n", secret.line)).unwrap();
+    repo.git_in(&wt, &["add", "app.env"]);
+    let before = repo.git_in(&wt, &["rev-parse", "HEAD"]).stdout;
+    let out = repo.git_in(&wt, &["commit", "-m", "in the worktree"]);
+    assert_ne!(out.code, Some(0), "the commit went through\n{out}");
+    assert!(out.all().contains("sentry-user-token"), "{out}");
+    assert_eq!(repo.git_in(&wt, &["rev-parse", "HEAD"]).stdout, before);
+    // The main worktree's index is not the linked one's: nothing staged there.
+    let main = repo.warden(&["scan", "--staged"]);
+    main.expect_code(0);
+    let linked = repo.warden_in(&wt, &["scan", "--staged", "-f", "json"]);
+    linked.expect_code(1);
+    assert_eq!(linked.json()["findings"][0]["path"], "app.env", "{linked}");
+}
+
+/// A repository whose first commit (made without the hook) already holds a secret.
+fn repo_with_committed_secret() -> (TestRepo, String) {
+    let repo = TestRepo::new();
+    let secret = must_have_secrets()[6].clone();
+    repo.write("keys.env", format!("# keys\n{}\nPORT=1\n", secret.line));
+    repo.write("README.md", "# app\n").stage_all();
+    repo.commit("legacy secret");
+    repo.install_hook();
+    (repo, secret.rule.to_string())
+}
+
+#[test]
+fn deleting_a_file_with_a_secret_is_not_a_finding() {
+    let (repo, _) = repo_with_committed_secret();
+    let base = repo.head();
+    repo.git(&["rm", "-q", "keys.env"]);
+    let scan = repo.warden(&["scan", "--staged", "--all-lines", "-f", "json"]);
+    scan.expect_code(0);
+    assert_eq!(scan.json()["stats"]["blobs"], 0, "{scan}");
+    let out = repo.try_commit(&[]);
+    assert_committed(&repo, &out, base.as_deref(), "deletion");
+}
+
+#[test]
+fn pure_rename_of_a_committed_secret_does_not_block() {
+    let (repo, rule) = repo_with_committed_secret();
+    let base = repo.head();
+    repo.git(&["mv", "keys.env", "renamed keys.env"]);
+    repo.warden(&["scan", "--staged"]).expect_code(0);
+    let all = repo.warden(&["scan", "--staged", "--all-lines", "-f", "json"]);
+    all.expect_code(1);
+    let json = all.json();
+    assert_eq!(json["findings"][0]["rule"], rule.as_str(), "{all}");
+    assert_eq!(json["findings"][0]["path"], "renamed keys.env", "{all}");
+    let out = repo.try_commit(&[]);
+    assert_committed(&repo, &out, base.as_deref(), "pure rename");
+}
+
+#[test]
+fn rename_with_an_added_secret_blocks() {
+    let (repo, _) = repo_with_committed_secret();
+    let base = repo.head();
+    repo.git(&["mv", "keys.env", "moved.env"]);
+    let extra = &must_have_secrets()[0];
+    let text = fs::read_to_string(repo.path("moved.env")).unwrap();
+    repo.write("moved.env", format!("{text}{}\n", extra.line)).stage(&["moved.env"]);
+    let scan = repo.warden(&["scan", "--staged", "-f", "json"]);
+    scan.expect_code(1);
+    let json = scan.json();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "only the added line counts\n{scan}");
+    assert_eq!(findings[0]["rule"], extra.rule, "{scan}");
+    assert_eq!(findings[0]["line"], 4, "{scan}");
+    let out = repo.try_commit(&[]);
+    assert_blocked(&repo, &out, base.as_deref(), "rename plus a new secret");
+}
+
+#[test]
+fn committed_secret_is_not_reported_on_an_unrelated_added_line() {
+    let (repo, rule) = repo_with_committed_secret();
+    let base = repo.head();
+    let text = fs::read_to_string(repo.path("keys.env")).unwrap();
+    repo.write("keys.env", format!("{text}DEBUG=1\n")).stage(&["keys.env"]);
+    let scan = repo.warden(&["scan", "--staged", "-f", "json"]);
+    scan.expect_code(0);
+    assert_eq!(scan.json()["findings"].as_array().map(Vec::len), Some(0), "{scan}");
+    let all = repo.warden(&["scan", "--staged", "--all-lines", "-f", "json"]);
+    all.expect_code(1);
+    assert_eq!(all.json()["findings"][0]["rule"], rule.as_str(), "{all}");
+    assert_eq!(all.json()["findings"][0]["line"], 2, "{all}");
+    // `[scan] all_lines = true` in warden.toml does the same.
+    repo.write("warden.toml", "[scan]\nall_lines = true\n");
+    repo.warden(&["scan", "--staged"]).expect_code(1);
+    fs::remove_file(repo.path("warden.toml")).unwrap();
+    let out = repo.try_commit(&[]);
+    assert_committed(&repo, &out, base.as_deref(), "unrelated added line");
+}
+
+#[test]
+fn binary_and_huge_files_are_skipped_and_counted() {
+    let repo = repo_with_hook();
+    let secret = &must_have_secrets()[6];
+    let mut binary = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    binary.extend_from_slice(format!("\n{}\n", secret.line).as_bytes());
+    repo.write("logo.png", &binary);
+    // 50 MB with a secret on the first line: over the default 10 MiB cap.
+    let mut big = format!("{}\n", secret.line).into_bytes();
+    let filler = b"lorem ipsum dolor sit amet, consectetur adipiscing elit\n";
+    while big.len() < 50_000_000 {
+        big.extend_from_slice(filler);
+    }
+    repo.write("big.log", &big);
+    repo.write("small.txt", "hello\n").stage_all();
+    let human = repo.warden(&["scan", "--staged"]);
+    human.expect_code(0);
+    assert!(
+        human.stdout.contains("skipped: 1 binary, 1 over the size limit"),
+        "summary does not count the skips\n{human}"
+    );
+    let json = repo.warden(&["scan", "--staged", "-f", "json"]);
+    json.expect_code(0);
+    let stats = &json.json()["stats"];
+    assert_eq!(stats["skipped_binary"], 1, "{json}");
+    assert_eq!(stats["skipped_large"], 1, "{json}");
+    assert_eq!(stats["blobs"], 1, "{json}");
+    // The hook lets the commit through and says what it skipped.
+    let out = repo.try_commit(&[]);
+    assert_committed(&repo, &out, None, "binary and huge files");
+    assert!(out.all().contains("1 over the size limit"), "{out}");
+}
+
+#[test]
+fn max_file_size_flag_and_config() {
+    let repo = TestRepo::new();
+    let secret = &must_have_secrets()[6];
+    repo.write("app.env", format!("{}\n", secret.line)).stage_all();
+    repo.warden(&["scan", "--staged"]).expect_code(1);
+    let small = repo.warden(&["scan", "--staged", "--max-file-size", "16", "-f", "json"]);
+    small.expect_code(0);
+    assert_eq!(small.json()["stats"]["skipped_large"], 1, "{small}");
+    repo.write("warden.toml", "[scan]\nmax_file_size = 16\n");
+    let cfg = repo.warden(&["scan", "--staged", "-f", "json"]);
+    cfg.expect_code(0);
+    assert_eq!(cfg.json()["stats"]["skipped_large"], 1, "{cfg}");
+    // The flag wins over the config.
+    repo.warden(&["scan", "--staged", "--max-file-size", "100000"]).expect_code(1);
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+#[test]
+fn foreign_hook_is_chained_and_restored_exactly() {
+    use std::os::unix::fs::PermissionsExt;
+    let repo = TestRepo::new();
+    let hooks = repo.path(".git/hooks");
+    fs::create_dir_all(&hooks).unwrap();
+    let hook = hooks.join("pre-commit");
+    let marker = repo.tmp().join("foreign-ran");
+    let script = format!(
+        "#!/bin/sh\n# someone's hook, odd bytes kept: caf\u{e9} \t\n\
+         echo ran >> '{}'\n\
+         [ -f \"$(git rev-parse --show-toplevel)/STOP\" ] && exit 3\n\
+         exit 0\n",
+        marker.display()
+    );
+    fs::write(&hook, &script).unwrap();
+    fs::set_permissions(&hook, fs::Permissions::from_mode(0o750)).unwrap();
+    let out = repo.install_hook();
+    assert!(out.stdout.contains("pre-commit.pre-warden"), "{out}");
+    assert!(fs::read_to_string(&hook).unwrap().contains("warden-managed-hook"));
+    // Installing twice changes nothing and keeps the chained hook.
+    repo.install_hook();
+    assert_eq!(fs::read_to_string(hooks.join("pre-commit.pre-warden")).unwrap(), script);
+
+    // Clean commit: both hooks run.
+    repo.write("a.txt", "a\n").stage_all();
+    let out = repo.try_commit(&[]);
+    assert_committed(&repo, &out, None, "clean commit through both hooks");
+    assert!(marker.exists(), "the chained hook did not run");
+    let head = repo.head();
+    // The foreign hook failing blocks the commit on its own.
+    repo.write("STOP", "").write("b.txt", "b\n").stage(&["b.txt"]);
+    let out = repo.try_commit(&[]);
+    assert_ne!(out.code, Some(0), "{out}");
+    assert_eq!(repo.head(), head);
+    fs::remove_file(repo.path("STOP")).unwrap();
+    // A secret still blocks.
+    repo.write("b.txt", format!("{}\n", must_have_secrets()[6].line)).stage(&["b.txt"]);
+    let out = repo.try_commit(&[]);
+    assert_blocked(&repo, &out, head.as_deref(), "secret with a chained hook");
+
+    let out = repo.warden(&["uninstall"]);
+    out.expect_code(0);
+    assert_eq!(fs::read_to_string(&hook).unwrap(), script, "not restored byte for byte");
+    assert_eq!(mode(&hook), 0o750, "mode not restored");
+    assert!(!hooks.join("pre-commit.pre-warden").exists());
+    // Uninstalling again leaves the foreign hook alone.
+    let again = repo.warden(&["uninstall"]);
+    assert_ne!(again.code, Some(0), "{again}");
+    assert_eq!(fs::read_to_string(&hook).unwrap(), script);
+}
+
+#[test]
+fn uninstall_without_a_foreign_hook_removes_the_hook() {
+    let repo = TestRepo::new();
+    repo.install_hook();
+    let hook = repo.path(".git/hooks/pre-commit");
+    assert!(hook.is_file());
+    repo.warden(&["uninstall"]).expect_code(0);
+    assert!(!hook.exists());
+    assert!(!repo.path(".git/hooks/pre-commit.pre-warden").exists());
+}
+
+#[test]
+fn core_hooks_path_is_honoured() {
+    let repo = TestRepo::new();
+    repo.git(&["config", "core.hooksPath", ".githooks"]);
+    repo.install_hook();
+    assert!(repo.path(".githooks/pre-commit").is_file(), "hook not in core.hooksPath");
+    assert!(!repo.path(".git/hooks/pre-commit").exists(), "hook in .git/hooks");
+    repo.write("app.env", format!("{}\n", must_have_secrets()[2].line)).stage(&["app.env"]);
+    let out = repo.try_commit(&[]);
+    assert_blocked(&repo, &out, None, "core.hooksPath (relative)");
+
+    let abs = repo.tmp().join("shared hooks");
+    repo.git(&["config", "core.hooksPath", abs.to_str().unwrap()]);
+    repo.install_hook();
+    assert!(abs.join("pre-commit").is_file(), "hook not in the absolute core.hooksPath");
+    let out = repo.try_commit(&[]);
+    assert_blocked(&repo, &out, None, "core.hooksPath (absolute)");
+    repo.warden(&["uninstall"]).expect_code(0);
+    assert!(!abs.join("pre-commit").exists());
+}
+
+#[test]
+fn nothing_staged_exits_zero_silently() {
+    let repo = TestRepo::new();
+    for args in [&["hook"][..], &["scan", "--staged"][..]] {
+        let out = repo.warden(args);
+        out.expect_code(0);
+        assert_eq!(out.stdout, "", "{args:?}: output on an empty index\n{out}");
+        assert_eq!(out.stderr, "", "{args:?}: output on an empty index\n{out}");
+    }
+    repo.write("a.txt", "a\n").stage_all();
+    repo.commit("base");
+    // Unstaged changes only, even with a secret: nothing to say.
+    repo.write("a.txt", format!("{}\n", must_have_secrets()[6].line));
+    let out = repo.warden(&["hook"]);
+    out.expect_code(0);
+    assert_eq!(out.all(), "", "{out}");
+    // Even with a broken config: nothing staged means no config is read.
+    repo.write("warden.toml", "[scan\n");
+    repo.warden(&["hook"]).expect_code(0);
+}
+
+#[test]
+fn subdirectory_cwd_and_distinct_seeds() {
+    let repo = TestRepo::new();
+    let a = fake_seeded("sk-or-v1-%{hex:64}", 1);
+    let b = fake_seeded("sk-or-v1-%{hex:64}", 2);
+    assert_ne!(a, b);
+    repo.write("sub/dir/app.env", format!("OPENROUTER_API_KEY={a}\nOTHER={b}\n")).stage_all();
+    let out = repo.warden_in(&repo.path("sub/dir"), &["scan", "--staged", "-f", "json"]);
+    out.expect_code(1);
+    let json = out.json();
+    assert_eq!(json["findings"].as_array().unwrap().len(), 2, "{out}");
+    assert_eq!(json["findings"][0]["path"], "sub/dir/app.env", "{out}");
+}
