@@ -88,8 +88,18 @@ fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> 
     let repo = crate::git::open(cwd)?;
     let mut items = staged::items(&repo, all_lines)?;
     if items.is_empty() {
-        // NOTE: nothing staged means no config or rule parsing at all: the fast path.
-        return Ok(Outcome::Clean);
+        // NOTE: nothing staged means no config or rule parsing at all: the fast path. The
+        // human format says nothing; a machine format or a report file still gets an
+        // (empty) report, so a CI step reading it never finds it missing.
+        if out.format == Format::Human && out.output.is_none() {
+            return Ok(Outcome::Clean);
+        }
+        let report = Report {
+            mode: "staged".into(),
+            elapsed_ms: started.elapsed().as_millis(),
+            ..Report::default()
+        };
+        return emit(&report, out, hook);
     }
     let root = repo.workdir().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
     let nested = staged::nested_config_dirs(&repo)?;
