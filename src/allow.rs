@@ -94,7 +94,7 @@ pub fn build_with_path_regexes(
     }
     let regexes = regexes
         .iter()
-        .map(|r| Regex::new(r).map_err(|e| (r.clone(), e.to_string())))
+        .map(|r| Regex::new(r).map_err(|e| (r.clone(), crate::error::one_line(&e.to_string()))))
         .collect::<Result<_, _>>()?;
     Ok(Allow {
         scopes: Vec::new(),

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::{line_col, line_of, ConfigError, RuleError};
+use crate::error::{line_col, line_of, one_line, ConfigError, RuleError};
 use crate::rules::Rule;
 
 /// The default size cap for one blob (10 MiB).
@@ -116,7 +116,7 @@ impl Config {
                 file: file.into(),
                 line,
                 col,
-                message: e.message().trim().to_string(),
+                message: one_line(e.message()),
             }
         })?;
         for rule in &cfg.rule {

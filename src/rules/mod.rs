@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{line_col, RuleError};
+use crate::error::{line_col, one_line, RuleError};
 
 /// How bad a leak of this credential is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -185,7 +185,7 @@ impl RuleSet {
     pub fn add_toml(&mut self, file: &str, text: &str) -> Result<(), RuleError> {
         let parsed: RuleFile = toml::from_str(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
-            RuleError::Parse { file: file.into(), line, col, message: e.message().to_string() }
+            RuleError::Parse { file: file.into(), line, col, message: one_line(e.message()) }
         })?;
         for rule in parsed.rule {
             let line = find_id_line(text, &rule.id);
@@ -304,10 +304,6 @@ pub fn compile(pattern: &str) -> Result<regex::bytes::Regex, String> {
         .size_limit(64 << 20)
         .build()
         .map_err(|e| one_line(&e.to_string()))
-}
-
-fn one_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
 }
 
 #[cfg(test)]
