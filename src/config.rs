@@ -122,7 +122,7 @@ impl Config {
         for rule in &cfg.rule {
             crate::rules::validate_rule(rule).map_err(|message| RuleError::Invalid {
                 file: file.into(),
-                line: line_of(text, &format!("\"{}\"", rule.id)),
+                line: crate::rules::find_id_line(text, &rule.id),
                 id: rule.id.clone(),
                 message,
             })?;

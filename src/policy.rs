@@ -68,7 +68,7 @@ impl Policy {
             if self.rules.get(&rule.id).is_some() {
                 return Err(ConfigError::Invalid {
                     file: c.file_name(),
-                    line: c.line_of(&format!("\"{}\"", rule.id)),
+                    line: crate::rules::find_id_line(&c.text, &rule.id),
                     key: "rule".into(),
                     message: format!(
                         "a per-directory config cannot redefine rule {:?}; give it a new id",

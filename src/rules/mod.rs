@@ -251,11 +251,17 @@ impl RuleSet {
     }
 }
 
-fn find_id_line(text: &str, id: &str) -> usize {
-    let needle = format!("\"{id}\"");
-    text.lines()
-        .position(|l| l.trim_start().starts_with("id") && l.contains(&needle))
-        .map_or(0, |i| i + 1)
+/// 1-based line of the `id = "…"` (or `id = '…'`) line of rule `id` in `text` (0 when absent).
+pub fn find_id_line(text: &str, id: &str) -> usize {
+    let is_id_line = |l: &str| {
+        let Some(value) = l.trim_start().strip_prefix("id") else { return false };
+        let Some(value) = value.trim_start().strip_prefix('=') else { return false };
+        let value = value.trim_start();
+        ['"', '\''].iter().any(|&q| {
+            value.strip_prefix(q).and_then(|v| v.strip_prefix(id)).is_some_and(|v| v.starts_with(q))
+        })
+    };
+    text.lines().position(is_id_line).map_or(0, |i| i + 1)
 }
 
 /// Checks one rule's fields (not its examples): id shape, keywords, regex syntax, group.
@@ -324,5 +330,13 @@ mod tests {
         for r in set.rules() {
             assert!(!r.keywords.is_empty() || r.path.is_some(), "{} scans every file", r.id);
         }
+    }
+
+    #[test]
+    fn id_line_with_either_quote_style() {
+        let text = "# x-y\ndisable = [\"x\"]\n[[rule]]\nid = 'x'\n[[rule]]\n  id=\"x-y\"\n";
+        assert_eq!(find_id_line(text, "x"), 4);
+        assert_eq!(find_id_line(text, "x-y"), 6);
+        assert_eq!(find_id_line(text, "z"), 0);
     }
 }
