@@ -112,12 +112,7 @@ impl Config {
     pub fn parse(file: &str, text: &str) -> Result<Self, ConfigError> {
         let mut cfg: Config = toml::from_str(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
-            ConfigError::Parse {
-                file: file.into(),
-                line,
-                col,
-                message: one_line(e.message()),
-            }
+            ConfigError::Parse { file: file.into(), line, col, message: one_line(e.message()) }
         })?;
         for rule in &cfg.rule {
             crate::rules::validate_rule(rule).map_err(|message| RuleError::Invalid {

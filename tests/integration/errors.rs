@@ -101,7 +101,10 @@ fn custom_rule_with_single_quoted_id_still_names_a_real_line() {
 #[test]
 fn invalid_allow_regex_names_file_and_line() {
     let repo = staged_repo();
-    repo.write("warden.toml", "[allow]\npaths = [\"docs/\"]\nregexes = [\n  \"^ok$\",\n  \"(unclosed\",\n]\n");
+    repo.write(
+        "warden.toml",
+        "[allow]\npaths = [\"docs/\"]\nregexes = [\n  \"^ok$\",\n  \"(unclosed\",\n]\n",
+    );
     assert_config_error(&repo, "warden.toml:5:");
 }
 
@@ -169,9 +172,8 @@ negative_examples = ["ACME=acme_%{lower:31}", "ACME=acme_%{digits:32}"]
     assert!(out.stdout.contains("rule acme-token: negative example 1 "), "{out}");
     assert!(!out.stdout.contains("example 0 "), "{out}");
     assert!(!out.stdout.contains("acme.toml: 1 rules, 0 problems"), "{out}");
-    let good = file
-        .replace(", \"ACME=acme_%{lower:8}\"", "")
-        .replace(", \"ACME=acme_%{digits:32}\"", "");
+    let good =
+        file.replace(", \"ACME=acme_%{lower:8}\"", "").replace(", \"ACME=acme_%{digits:32}\"", "");
     repo.write("acme.toml", good);
     let out = repo.warden(&["rules", "check", "acme.toml"]);
     out.expect_code(0);

@@ -146,8 +146,10 @@ fn allow_fingerprints_from_a_json_report() {
         findings(&out).iter().map(|f| f["path"].as_str().unwrap().to_string()).collect();
     assert_eq!(paths, ["b.env", "c.env"], "{out}");
     // With every fingerprint allowed, the hook lets the commit through.
-    let fps: Vec<String> =
-        findings(&out).iter().map(|f| format!("\"{}\"", f["fingerprint"].as_str().unwrap())).collect();
+    let fps: Vec<String> = findings(&out)
+        .iter()
+        .map(|f| format!("\"{}\"", f["fingerprint"].as_str().unwrap()))
+        .collect();
     repo.write("warden.toml", format!("[allow]\nfingerprints = [\"{fp}\", {}]\n", fps.join(", ")));
     repo.install_hook();
     let commit = repo.try_commit(&[]);
