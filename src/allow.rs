@@ -74,7 +74,7 @@ pub fn build_with_path_regexes(
 ) -> Result<Allow, (String, String)> {
     let path_regexes = path_regexes
         .iter()
-        .map(|r| Regex::new(r).map_err(|e| (r.clone(), e.to_string())))
+        .map(|r| Regex::new(r).map_err(|e| (r.clone(), crate::error::one_line(&e.to_string()))))
         .collect::<Result<_, _>>()?;
     let mut set = GlobSetBuilder::new();
     for p in paths {
