@@ -443,3 +443,129 @@ fn subdirectory_cwd_and_distinct_seeds() {
     assert_eq!(json["findings"].as_array().unwrap().len(), 2, "{out}");
     assert_eq!(json["findings"][0]["path"], "sub/dir/app.env", "{out}");
 }
+
+#[test]
+fn utf16_file_with_a_secret_blocks() {
+    let repo = repo_with_hook();
+    let secret = &must_have_secrets()[6];
+    let text = format!("# settings\r\n{}\r\n", secret.line);
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    repo.write("settings.ps1", &bytes).stage_all();
+    let scan = repo.warden(&["scan", "--staged", "-f", "json"]);
+    scan.expect_code(1);
+    let json = scan.json();
+    assert_eq!(json["findings"][0]["rule"], secret.rule, "{scan}");
+    assert_eq!(json["findings"][0]["line"], 2, "{scan}");
+    let out = repo.try_commit(&[]);
+    assert_blocked(&repo, &out, None, "UTF-16 file");
+}
+
+#[test]
+fn many_files_are_scanned_in_parallel_with_stable_output() {
+    let repo = TestRepo::new();
+    for i in 0..40u64 {
+        let value = fake_seeded("sk-or-v1-%{hex:64}", 1000 + i);
+        let filler = "let x = 1;\n".repeat(i as usize);
+        repo.write(format!("src/m{i:02}.rs"), format!("{filler}const K: &str = \"{value}\";\n"));
+    }
+    repo.stage_all();
+    let first = repo.warden(&["scan", "--staged", "-f", "json"]);
+    first.expect_code(1);
+    let json = first.json();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 40, "{first}");
+    for (i, f) in findings.iter().enumerate() {
+        assert_eq!(f["path"], format!("src/m{i:02}.rs"), "not sorted by path\n{first}");
+        assert_eq!(f["line"], i + 1, "{first}");
+    }
+    for _ in 0..2 {
+        let again = repo.warden(&["scan", "--staged", "-f", "json"]);
+        assert_eq!(again.stdout, first.stdout, "output differs between runs");
+    }
+}
+
+#[test]
+fn a_committed_secret_added_again_on_a_new_line_is_reported() {
+    let (repo, rule) = repo_with_committed_secret();
+    let text = fs::read_to_string(repo.path("keys.env")).unwrap();
+    let secret_line = text.lines().nth(1).unwrap().to_string();
+    repo.write("keys.env", format!("{text}# copy\n{secret_line}\n")).stage(&["keys.env"]);
+    let scan = repo.warden(&["scan", "--staged", "-f", "json"]);
+    scan.expect_code(1);
+    let json = scan.json();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{scan}");
+    assert_eq!(findings[0]["rule"], rule.as_str(), "{scan}");
+    assert_eq!(findings[0]["line"], 5, "{scan}");
+}
+
+#[test]
+fn crlf_line_numbers_and_columns() {
+    let repo = TestRepo::new();
+    let secret = &must_have_secrets()[6];
+    repo.write("win.env", format!("A=1\r\nB=2\r\n{}\r\n", secret.line)).stage_all();
+    let scan = repo.warden(&["scan", "--staged", "-f", "json"]);
+    scan.expect_code(1);
+    let f = &scan.json()["findings"][0];
+    assert_eq!(f["line"], 3, "{scan}");
+    assert_eq!(f["column"], "OPENROUTER_API_KEY=".len() + 1, "{scan}");
+}
+
+#[test]
+fn git_dir_and_work_tree_given_on_the_command_line() {
+    let repo = repo_with_hook();
+    repo.write("app.env", format!("{}\n", must_have_secrets()[6].line)).stage_all();
+    // Run from outside the working tree with relative --git-dir / --work-tree, as scripts do.
+    let out =
+        repo.git_in(repo.tmp(), &["--git-dir=repo/.git", "--work-tree=repo", "commit", "-m", "x"]);
+    assert_blocked(&repo, &out, None, "--git-dir/--work-tree");
+    let out = repo.git_in(
+        repo.tmp(),
+        &["--git-dir=repo/.git", "--work-tree=repo", "rm", "-q", "--cached", "app.env"],
+    );
+    assert_eq!(out.code, Some(0), "{out}");
+    repo.write("ok.txt", "fine\n").stage(&["ok.txt"]);
+    let out =
+        repo.git_in(repo.tmp(), &["--git-dir=repo/.git", "--work-tree=repo", "commit", "-m", "x"]);
+    assert_committed(&repo, &out, None, "--git-dir/--work-tree, clean");
+}
+
+#[cfg(unix)]
+#[test]
+fn hook_fails_closed_when_the_binary_is_gone() {
+    let repo = TestRepo::new();
+    // Install from a copy of the binary, then delete the copy.
+    let copy = repo.tmp().join("bin").join("warden");
+    fs::create_dir_all(copy.parent().unwrap()).unwrap();
+    fs::copy(crate::support::warden_program(), &copy).unwrap();
+    let mut cmd = repo.command(&copy, repo.root());
+    cmd.arg("install");
+    TestRepo::run(cmd).expect_code(0);
+    let hook = fs::read_to_string(repo.path(".git/hooks/pre-commit")).unwrap();
+    assert!(hook.contains(copy.to_str().unwrap()), "{hook}");
+    fs::remove_file(&copy).unwrap();
+    repo.write("a.txt", "clean\n").stage_all();
+    let mut cmd = repo.command("git", repo.root());
+    cmd.args(["commit", "-m", "x"]).env("PATH", "/usr/bin:/bin");
+    let out = TestRepo::run(cmd);
+    assert_ne!(out.code, Some(0), "commit went through without warden\n{out}");
+    assert!(out.stderr.contains("binary is missing"), "{out}");
+    assert_eq!(repo.head(), None);
+}
+
+#[test]
+fn uninstall_refuses_an_edited_hook_unless_forced() {
+    let repo = TestRepo::new();
+    repo.install_hook();
+    let hook = repo.path(".git/hooks/pre-commit");
+    let mut text = fs::read_to_string(&hook).unwrap();
+    text.push_str("echo my addition\n");
+    fs::write(&hook, &text).unwrap();
+    let out = repo.warden(&["uninstall"]);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.stderr.contains("--force"), "{out}");
+    assert_eq!(fs::read_to_string(&hook).unwrap(), text);
+    repo.warden(&["uninstall", "--force"]).expect_code(0);
+    assert!(!hook.exists());
+}

@@ -213,3 +213,65 @@ fn rules_list_has_at_least_60_ids() {
     }
     assert!(ids.len() >= 60, "only {} rule ids: {ids:?}", ids.len());
 }
+
+#[test]
+fn encoded_secrets_are_not_printed_either() {
+    use base64::Engine;
+    let repo = TestRepo::new();
+    let secret = fake_seeded("sk-or-v1-%{hex:64}", 4242);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&secret);
+    repo.write(
+        "k8s/secret.yaml",
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: api\ntype: Opaque\ndata:\n  \
+             OPENROUTER_API_KEY: {encoded}\n"
+        ),
+    );
+    repo.stage_all();
+    let json = repo.warden(&["scan", "--staged", "-f", "json"]);
+    json.expect_code(1);
+    assert_eq!(json.json()["findings"][0]["line"], 7, "{json}");
+    for format in ["human", "json", "jsonl", "github"] {
+        for extra in [&[][..], &["--explain"][..]] {
+            let mut args = vec!["scan", "--staged", "-f", format];
+            args.extend_from_slice(extra);
+            let out = repo.warden(&args);
+            assert_hidden(&out.all(), &secret, &args.join(" "));
+            assert_hidden(&out.all(), &encoded, &args.join(" "));
+        }
+    }
+}
+
+#[test]
+fn file_names_cannot_forge_output_lines() {
+    let repo = TestRepo::new();
+    let secret = &must_have_secrets()[6];
+    repo.write("evil\n::error file=x::forged\n.env", format!("{}\n", secret.line));
+    repo.write("ansi\x1b[2J.env", format!("{}\n", secret.line));
+    repo.stage_all();
+    for format in ["human", "github"] {
+        let out = repo.warden(&["scan", "--staged", "-f", format]);
+        out.expect_code(1);
+        assert!(!out.stdout.contains('\x1b'), "{format}: raw escape\n{out}");
+        assert!(
+            !out.stdout.lines().any(|l| l.starts_with("::error file=x::forged")),
+            "{format}: forged line\n{out}"
+        );
+    }
+}
+
+#[test]
+fn directory_scan_honours_gitignore() {
+    let repo = TestRepo::new();
+    let secret = &must_have_secrets()[6];
+    repo.write(".gitignore", "ignored/\n*.local\n");
+    repo.write("ignored/keys.env", format!("{}\n", secret.line));
+    repo.write("dev.local", format!("{}\n", secret.line));
+    repo.write("kept.env", format!("{}\n", secret.line));
+    let out = repo.warden(&["scan", ".", "-f", "json"]);
+    out.expect_code(1);
+    let json = out.json();
+    let paths: Vec<&str> =
+        json["findings"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, ["kept.env"], "{out}");
+}
