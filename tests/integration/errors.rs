@@ -204,3 +204,31 @@ fn unknown_rule_to_explain() {
     let repo = TestRepo::bare_dir();
     assert_one_error(&repo.warden(&["rules", "explain", "no-such-rule"]), "no-such-rule");
 }
+
+#[test]
+fn broken_per_directory_config_names_its_file() {
+    let repo = staged_repo();
+    repo.write("packages/api/warden.toml", "[allow]\npaths = [\"fixtures/\"]\nregexes = [\"(\"]\n");
+    repo.write("packages/api/app.env", "PORT=1\n");
+    repo.stage_all();
+    let out = repo.warden(&["scan", "--staged"]);
+    let line = assert_one_error(&out, "warden.toml:3:");
+    assert!(line.contains("packages/api/warden.toml"), "{line}");
+}
+
+#[test]
+fn broken_base_config_names_its_file() {
+    let repo = staged_repo();
+    let base = repo.tmp().join("org.toml");
+    std::fs::write(&base, "[scan]\nmax_file_size = 1\n[allow]\nfingerprints = 3\n").unwrap();
+    let mut cmd = repo.command(crate::support::warden_program(), repo.root());
+    cmd.args(["scan", "--staged"]).env("WARDEN_BASE_CONFIG", &base);
+    let out = TestRepo::run(cmd);
+    let line = assert_one_error(&out, "org.toml:4:");
+    assert!(line.contains(base.to_str().unwrap()), "{line}");
+    // The same file through `extends` in the repo config.
+    repo.write("warden.toml", format!("extends = \"{}\"\n", base.display()));
+    assert_one_error(&repo.warden(&["scan", "--staged"]), "org.toml:4:");
+    repo.write("warden.toml", "extends = \"missing-org.toml\"\n");
+    assert_one_error(&repo.warden(&["scan", "--staged"]), "missing-org.toml");
+}

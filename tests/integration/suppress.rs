@@ -155,3 +155,17 @@ fn allow_fingerprints_from_a_json_report() {
     let commit = repo.try_commit(&[]);
     assert_eq!(commit.code, Some(0), "{commit}");
 }
+
+#[test]
+fn wardenignore_sidecar_file_of_fingerprints() {
+    let repo = TestRepo::new();
+    let value = openrouter(12);
+    repo.write("data.json", format!("{{\"openrouter\": \"{value}\"}}\n")).stage_all();
+    let out = repo.warden(&["scan", "--staged", "-f", "json"]);
+    out.expect_code(1);
+    let fp = findings(&out)[0]["fingerprint"].as_str().unwrap().to_string();
+    repo.write(".wardenignore", format!("# test fixture\n{fp}  # the sample key\n"));
+    let out = repo.warden(&["scan", "--staged", "-f", "json"]);
+    out.expect_code(0);
+    assert_eq!(out.json()["stats"]["suppressed"], 1, "{out}");
+}
