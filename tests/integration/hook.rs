@@ -569,3 +569,19 @@ fn uninstall_refuses_an_edited_hook_unless_forced() {
     repo.warden(&["uninstall", "--force"]).expect_code(0);
     assert!(!hook.exists());
 }
+
+#[test]
+fn moving_a_big_directory_holding_a_committed_secret_does_not_block() {
+    let repo = TestRepo::new();
+    for i in 0..250 {
+        repo.write(format!("src/m{i:04}.rs"), format!("pub fn f{i}() -> u32 {{ {i} }}\n"));
+    }
+    let secret = &must_have_secrets()[6];
+    repo.write("src/keys.env", format!("{}\n", secret.line));
+    repo.stage_all();
+    repo.commit("legacy");
+    repo.git(&["mv", "src", "app"]);
+    let scan = repo.warden(&["scan", "--staged", "-f", "json"]);
+    scan.expect_code(0);
+    assert_eq!(scan.json()["findings"].as_array().map(Vec::len), Some(0), "{scan}");
+}
