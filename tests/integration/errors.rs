@@ -232,3 +232,22 @@ fn broken_base_config_names_its_file() {
     repo.write("warden.toml", "extends = \"missing-org.toml\"\n");
     assert_one_error(&repo.warden(&["scan", "--staged"]), "missing-org.toml");
 }
+
+#[test]
+fn an_unreadable_staged_blob_is_an_error_not_a_clean_scan() {
+    let repo = staged_repo();
+    repo.write("other.txt", "fine\n").stage_all();
+    let staged = repo.git(&["ls-files", "-s", "--", "app.env"]);
+    let oid = staged.split_whitespace().nth(1).unwrap().to_string();
+    std::fs::remove_file(repo.path(format!(".git/objects/{}/{}", &oid[..2], &oid[2..]))).unwrap();
+    for args in [&["hook"][..], &["scan", "--staged"][..]] {
+        let out = repo.warden(args);
+        assert_eq!(out.code, Some(2), "{args:?}: a scan that could not read a blob passed\n{out}");
+        assert!(!out.all().contains("panicked"), "{out}");
+        assert!(out.all().contains("app.env"), "{args:?}: the unreadable file is not named\n{out}");
+        assert!(!out.all().contains("no secrets found"), "{out}");
+    }
+    let json = repo.warden(&["scan", "--staged", "-f", "json"]);
+    assert_eq!(json.code, Some(2), "{json}");
+    assert_eq!(json.json()["stats"]["errors"].as_array().map(Vec::len), Some(1), "{json}");
+}

@@ -188,6 +188,13 @@ fn linked_worktree_uses_the_common_hook() {
     let linked = repo.warden_in(&wt, &["scan", "--staged", "-f", "json"]);
     linked.expect_code(1);
     assert_eq!(linked.json()["findings"][0]["path"], "app.env", "{linked}");
+    // `git commit -a` in the linked worktree (its own temporary index).
+    repo.git_in(&wt, &["rm", "-q", "--cached", "app.env"]);
+    fs::remove_file(wt.join("app.env")).unwrap();
+    fs::write(wt.join("README.md"), format!("# app\n{}\n", secret.line)).unwrap();
+    let out = repo.git_in(&wt, &["commit", "-a", "-m", "all in the worktree"]);
+    assert_ne!(out.code, Some(0), "commit -a went through\n{out}");
+    assert_eq!(repo.git_in(&wt, &["rev-parse", "HEAD"]).stdout, before);
 }
 
 /// A repository whose first commit (made without the hook) already holds a secret.
@@ -584,4 +591,28 @@ fn moving_a_big_directory_holding_a_committed_secret_does_not_block() {
     let scan = repo.warden(&["scan", "--staged", "-f", "json"]);
     scan.expect_code(0);
     assert_eq!(scan.json()["findings"].as_array().map(Vec::len), Some(0), "{scan}");
+}
+
+#[test]
+fn utf16_modified_file_reports_only_the_added_line() {
+    let repo = TestRepo::new();
+    let utf16 = |text: &str| {
+        let mut bytes = vec![0xFF, 0xFE];
+        bytes.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        bytes
+    };
+    let old = &must_have_secrets()[6];
+    let new = &must_have_secrets()[1];
+    let base = format!("# settings\r\n{}\r\nPORT=1\r\n", old.line);
+    repo.write("settings.ps1", utf16(&base)).stage_all();
+    repo.commit("legacy");
+    repo.write("settings.ps1", utf16(&format!("{base}DEBUG=1\r\n{}\r\n", new.line)));
+    repo.stage_all();
+    let scan = repo.warden(&["scan", "--staged", "-f", "json"]);
+    scan.expect_code(1);
+    let json = scan.json();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{scan}");
+    assert_eq!(findings[0]["rule"], new.rule, "{scan}");
+    assert_eq!(findings[0]["line"], 5, "{scan}");
 }

@@ -275,3 +275,46 @@ fn directory_scan_honours_gitignore() {
         json["findings"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
     assert_eq!(paths, ["kept.env"], "{out}");
 }
+
+#[test]
+fn snapshot_help() {
+    let repo = TestRepo::bare_dir();
+    for (name, args) in [("help", &["--help"][..]), ("help_scan", &["scan", "--help"][..])] {
+        let out = repo.warden(args);
+        out.expect_code(0);
+        insta::assert_snapshot!(name, out.stdout);
+    }
+}
+
+/// Runs warden under a pseudo-terminal (util-linux `script`), so stdout is a tty.
+fn on_a_tty(repo: &TestRepo, args: &str, no_color: bool) -> Option<String> {
+    let program = crate::support::warden_program();
+    let line = format!("'{}' {args}", program.to_str().unwrap());
+    let mut cmd = repo.command("script", repo.root());
+    cmd.args(["-qec", &line, "/dev/null"]);
+    if !no_color {
+        cmd.env_remove("NO_COLOR");
+    }
+    let out = cmd.output().ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let repo = TestRepo::new();
+    repo.write("a.env", format!("{}\n", must_have_secrets()[6].line)).stage_all();
+    let piped = repo.warden(&["scan", "--staged"]);
+    piped.expect_code(1);
+    assert!(!piped.stdout.contains('\x1b'), "colour on a pipe\n{piped}");
+    let Some(tty) = on_a_tty(&repo, "scan --staged", false) else {
+        eprintln!("skipped: util-linux `script` is not available");
+        return;
+    };
+    assert!(tty.contains("openrouter-api-key"), "{tty}");
+    assert!(tty.contains("\x1b["), "no colour on a terminal\n{tty}");
+    let plain = on_a_tty(&repo, "scan --staged", true).unwrap();
+    assert!(plain.contains("openrouter-api-key"), "{plain}");
+    assert!(!plain.contains('\x1b'), "colour despite NO_COLOR\n{plain}");
+    let json = on_a_tty(&repo, "scan --staged -f json", false).unwrap();
+    assert!(!json.contains('\x1b'), "colour in JSON\n{json}");
+}
