@@ -542,15 +542,20 @@ fn git_dir_and_work_tree_given_on_the_command_line() {
 #[test]
 fn hook_fails_closed_when_the_binary_is_gone() {
     let repo = TestRepo::new();
-    // Install from a copy of the binary, then delete the copy.
-    let copy = repo.tmp().join("bin").join("warden");
+    // Install from a copy of the binary (in a directory whose name needs quoting), check it
+    // guards, then delete the copy.
+    let copy = repo.tmp().join("my bin's dir").join("warden");
     fs::create_dir_all(copy.parent().unwrap()).unwrap();
     fs::copy(crate::support::warden_program(), &copy).unwrap();
     let mut cmd = repo.command(&copy, repo.root());
     cmd.arg("install");
     TestRepo::run(cmd).expect_code(0);
     let hook = fs::read_to_string(repo.path(".git/hooks/pre-commit")).unwrap();
-    assert!(hook.contains(copy.to_str().unwrap()), "{hook}");
+    let quoted = copy.to_str().unwrap().replace('\'', "'\\''");
+    assert!(hook.contains(&format!("warden_bin='{quoted}'")), "{hook}");
+    repo.write("a.txt", format!("{}\n", must_have_secrets()[6].line)).stage_all();
+    let out = repo.try_commit(&[]);
+    assert_blocked(&repo, &out, None, "binary in a quoted path");
     fs::remove_file(&copy).unwrap();
     repo.write("a.txt", "clean\n").stage_all();
     let mut cmd = repo.command("git", repo.root());
@@ -615,4 +620,73 @@ fn utf16_modified_file_reports_only_the_added_line() {
     assert_eq!(findings.len(), 1, "{scan}");
     assert_eq!(findings[0]["rule"], new.rule, "{scan}");
     assert_eq!(findings[0]["line"], 5, "{scan}");
+}
+
+#[test]
+fn the_working_tree_is_never_read_for_a_staged_scan() {
+    let repo = TestRepo::new();
+    let secret = &must_have_secrets()[6];
+    repo.write("app.env", format!("{}\n", secret.line)).stage_all();
+    // The working copy no longer holds the secret, the index still does.
+    repo.write("app.env", "OPENROUTER_API_KEY=\n");
+    let out = repo.warden(&["scan", "--staged", "-f", "json"]);
+    out.expect_code(1);
+    assert_eq!(out.json()["findings"][0]["rule"], secret.rule, "{out}");
+    // And the other way round: a clean index, a secret only in the working copy.
+    repo.stage_all();
+    repo.write("app.env", format!("{}\n", secret.line));
+    let out = repo.warden(&["scan", "--staged", "-f", "json"]);
+    out.expect_code(0);
+    assert_eq!(out.json()["stats"]["blobs"], 1, "{out}");
+}
+
+#[test]
+fn install_never_clobbers_an_earlier_chained_hook() {
+    let repo = TestRepo::new();
+    let hooks = repo.path(".git/hooks");
+    fs::create_dir_all(&hooks).unwrap();
+    fs::write(hooks.join("pre-commit"), "#!/bin/sh\necho mine\n").unwrap();
+    fs::write(hooks.join("pre-commit.pre-warden"), "#!/bin/sh\necho older\n").unwrap();
+    let out = repo.warden(&["install"]);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.stderr.contains("pre-commit.pre-warden"), "{out}");
+    assert_eq!(fs::read_to_string(hooks.join("pre-commit")).unwrap(), "#!/bin/sh\necho mine\n");
+    assert_eq!(
+        fs::read_to_string(hooks.join("pre-commit.pre-warden")).unwrap(),
+        "#!/bin/sh\necho older\n"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_foreign_hook_is_chained_and_restored_as_a_symlink() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let repo = TestRepo::new();
+    let target = repo.tmp().join("shared-hook.sh");
+    let marker = repo.tmp().join("shared-ran");
+    fs::write(&target, format!("#!/bin/sh\ntouch '{}'\n", marker.display())).unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o755)).unwrap();
+    let hooks = repo.path(".git/hooks");
+    fs::create_dir_all(&hooks).unwrap();
+    symlink(&target, hooks.join("pre-commit")).unwrap();
+    repo.install_hook();
+    repo.write("a.txt", "a\n").stage_all();
+    let out = repo.try_commit(&[]);
+    assert_committed(&repo, &out, None, "chained symlinked hook");
+    assert!(marker.exists(), "the chained hook did not run");
+    repo.warden(&["uninstall"]).expect_code(0);
+    let link = fs::read_link(hooks.join("pre-commit")).expect("restored as a symlink");
+    assert_eq!(link, target);
+}
+
+#[test]
+fn hooks_path_with_a_tilde() {
+    let repo = TestRepo::new();
+    repo.git(&["config", "core.hooksPath", "~/githooks"]);
+    repo.install_hook();
+    let hook = repo.tmp().join("home/githooks/pre-commit");
+    assert!(hook.is_file(), "hook not in ~/githooks");
+    repo.write("a.env", format!("{}\n", must_have_secrets()[0].line)).stage_all();
+    let out = repo.try_commit(&[]);
+    assert_blocked(&repo, &out, None, "core.hooksPath = ~/githooks");
 }
