@@ -239,6 +239,13 @@ impl ItemContext<'_> {
                     None
                 }
             },
+            LineScope::AddedSinceAll(olds) => match added_since_all(reader, olds, self.item) {
+                Ok(lines) => Some(lines),
+                Err(e) => {
+                    out.stats.errors.push(format!("{}: {e}", self.path));
+                    None
+                }
+            },
             LineScope::All => None,
         };
         self.added = Some(lines);
@@ -315,6 +322,23 @@ impl ItemContext<'_> {
             verdict,
         }
     }
+}
+
+/// Lines of `item` added relative to every blob of `olds` (sorted): the intersection.
+fn added_since_all(
+    reader: &dyn BlobReader,
+    olds: &[git2::Oid],
+    item: &Item,
+) -> Result<Vec<u32>, String> {
+    let mut acc: Option<Vec<u32>> = None;
+    for old in olds {
+        let lines = reader.added_lines(*old, item)?;
+        acc = Some(match acc {
+            None => lines,
+            Some(prev) => prev.into_iter().filter(|l| lines.binary_search(l).is_ok()).collect(),
+        });
+    }
+    Ok(acc.unwrap_or_default())
 }
 
 /// Documentation, example and test paths: severity drops one level there.
