@@ -690,3 +690,43 @@ fn hooks_path_with_a_tilde() {
     let out = repo.try_commit(&[]);
     assert_blocked(&repo, &out, None, "core.hooksPath = ~/githooks");
 }
+
+#[test]
+fn merge_does_not_block_on_a_secret_already_committed_on_the_other_branch() {
+    let repo = TestRepo::new();
+    repo.write("settings.env", "MODE=base\n").write("keys.env", "# keys\n").stage_all();
+    repo.commit("base");
+    repo.git(&["checkout", "-q", "-b", "feature"]);
+    let secret = &must_have_secrets()[6];
+    // Committed on the feature branch before the hook existed: history's business.
+    repo.write("keys.env", format!("# keys\n{}\n", secret.line));
+    repo.write("settings.env", "MODE=feature\n").stage_all();
+    repo.commit("feature");
+    repo.git(&["checkout", "-q", "main"]);
+    repo.write("settings.env", "MODE=main\n").stage_all();
+    let main = repo.commit("main");
+    repo.install_hook();
+    let merge = repo.git_output(&["merge", "--no-edit", "feature"]);
+    assert_ne!(merge.code, Some(0), "expected a conflict\n{merge}");
+    repo.write("settings.env", "MODE=merged\n").stage(&["settings.env"]);
+    let scan = repo.warden(&["scan", "--staged", "-f", "json"]);
+    assert_eq!(scan.json()["findings"].as_array().map(Vec::len), Some(0), "{scan}");
+    let all = repo.warden(&["scan", "--staged", "--all-lines", "-f", "json"]);
+    assert_eq!(all.json()["findings"][0]["rule"], secret.rule, "{all}");
+    // A secret new to both parents, in the same file, is still reported (and only it).
+    let fresh = &must_have_secrets()[0];
+    let merged = format!("# keys\n{}\n{}\n", secret.line, fresh.line);
+    repo.write("keys.env", &merged).stage(&["keys.env"]);
+    let scan = repo.warden(&["scan", "--staged", "-f", "json"]);
+    scan.expect_code(1);
+    let json = scan.json();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{scan}");
+    assert_eq!(findings[0]["rule"], fresh.rule, "{scan}");
+    assert_eq!(findings[0]["line"], 3, "{scan}");
+    let out = repo.git_output(&["commit", "--no-edit"]);
+    assert_blocked(&repo, &out, Some(&main), "merge adding a new secret");
+    repo.write("keys.env", format!("# keys\n{}\n", secret.line)).stage(&["keys.env"]);
+    let out = repo.git_output(&["commit", "--no-edit"]);
+    assert_committed(&repo, &out, Some(&main), "merge bringing in a committed secret");
+}
