@@ -559,7 +559,10 @@ fn hook_fails_closed_when_the_binary_is_gone() {
     fs::remove_file(&copy).unwrap();
     repo.write("a.txt", "clean\n").stage_all();
     let mut cmd = repo.command("git", repo.root());
-    cmd.args(["commit", "-m", "x"]).env("PATH", "/usr/bin:/bin");
+    // PATH without any directory holding a `warden` (the hook's fallback), git kept.
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::env::split_paths(&path).filter(|d| !d.join("warden").exists());
+    cmd.args(["commit", "-m", "x"]).env("PATH", std::env::join_paths(dirs).unwrap());
     let out = TestRepo::run(cmd);
     assert_ne!(out.code, Some(0), "commit went through without warden\n{out}");
     assert!(out.stderr.contains("binary is missing"), "{out}");
