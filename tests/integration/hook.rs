@@ -733,3 +733,19 @@ fn merge_does_not_block_on_a_secret_already_committed_on_the_other_branch() {
     let out = repo.git_output(&["commit", "--no-edit"]);
     assert_committed(&repo, &out, Some(&main), "merge bringing in a committed secret");
 }
+
+#[test]
+fn separate_git_dir_as_in_submodules() {
+    let repo = TestRepo::bare_dir();
+    let git_dir = repo.tmp().join("modules/app.git");
+    fs::create_dir_all(git_dir.parent().unwrap()).unwrap();
+    repo.git(&["init", "-q", "-b", "main", "--separate-git-dir", git_dir.to_str().unwrap()]);
+    assert!(repo.path(".git").is_file(), "expected a gitfile");
+    repo.install_hook();
+    assert!(git_dir.join("hooks/pre-commit").is_file(), "hook not in the separate git dir");
+    repo.write("app.env", format!("{}\n", must_have_secrets()[4].line)).stage_all();
+    let out = repo.try_commit(&[]);
+    assert_blocked(&repo, &out, None, "separate git dir");
+    let out = repo.try_commit(&["-a"]);
+    assert_blocked(&repo, &out, None, "separate git dir, commit -a");
+}
