@@ -159,10 +159,10 @@ fn emit(report: &Report, out: &OutputSettings, hook: bool) -> Result<Outcome> {
             );
             report::write(report, out.format, Style::default(), &mut f)?;
             f.flush()?;
-            eprintln!("{}", report::summary_line(report));
+            note(&report::summary_line(report));
         }
         None if hook && out.format == Format::Human && outcome == Outcome::Clean => {
-            eprintln!("{}", report::summary_line(report));
+            note(&report::summary_line(report));
         }
         None => {
             let stdout = io::stdout();
@@ -170,15 +170,27 @@ fn emit(report: &Report, out: &OutputSettings, hook: bool) -> Result<Outcome> {
                 && stdout.is_terminal()
                 && std::env::var_os("NO_COLOR").is_none();
             let mut lock = io::BufWriter::new(stdout.lock());
-            report::write(report, out.format, Style { color }, &mut lock)?;
-            lock.flush()?;
+            let written = report::write(report, out.format, Style { color }, &mut lock)
+                .and_then(|()| lock.flush());
+            match written {
+                // NOTE: a reader that went away (`git commit 2>&1 | head -1`) must not turn
+                // findings into exit 0: the report is lost, the outcome stands (fail closed).
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
         }
     }
     if hook && outcome == Outcome::Findings {
-        eprintln!("warden: commit blocked. Remove the secret from the staged change (and rotate it if it was ever pushed).");
-        eprintln!("warden: a false positive? Add `warden:allow` on its line, or its fingerprint to [allow] fingerprints in warden.toml.");
+        note("warden: commit blocked. Remove the secret from the staged change (and rotate it if it was ever pushed).");
+        note("warden: a false positive? Add `warden:allow` on its line, or its fingerprint to [allow] fingerprints in warden.toml.");
     }
     Ok(outcome)
+}
+
+/// A line on stderr that never panics: `eprintln!` would on a closed stderr, and a hook that
+/// panics there blocks a clean commit (exit 101).
+fn note(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
 fn run_install(cwd: &Path) -> Result<Outcome> {
