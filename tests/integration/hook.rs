@@ -749,3 +749,33 @@ fn separate_git_dir_as_in_submodules() {
     let out = repo.try_commit(&["-a"]);
     assert_blocked(&repo, &out, None, "separate git dir, commit -a");
 }
+
+/// Runs `cmd` with stdout and stderr both writing into pipes nobody reads any more.
+fn run_with_closed_output(mut cmd: std::process::Command) -> Option<i32> {
+    cmd.stdout(crate::support::closed_pipe()).stderr(crate::support::closed_pipe());
+    cmd.status().expect("running the command").code()
+}
+
+#[test]
+fn a_closed_output_pipe_never_turns_findings_into_success() {
+    let repo = repo_with_hook();
+    repo.write("app.env", format!("{}\n", must_have_secrets()[6].line)).stage_all();
+    for args in [&["hook"][..], &["scan", "--staged"][..], &["scan", "--staged", "-f", "json"][..]]
+    {
+        let mut cmd = repo.command(crate::support::warden_program(), repo.root());
+        cmd.args(args);
+        assert_eq!(run_with_closed_output(cmd), Some(1), "{args:?} with a closed stdout");
+    }
+    // `git commit 2>&1 | head -1`: the hook's output goes nowhere, the commit still fails.
+    let mut cmd = repo.command("git", repo.root());
+    cmd.args(["commit", "-m", "x"]);
+    assert_ne!(run_with_closed_output(cmd), Some(0));
+    assert_eq!(repo.head(), None, "a secret was committed because the output pipe was closed");
+    // And a clean change still commits (the hook's summary line goes nowhere, no panic);
+    // `-q` so that git itself writes nothing (it dies of SIGPIPE otherwise).
+    repo.write("app.env", "PORT=1\n").stage_all();
+    let mut cmd = repo.command("git", repo.root());
+    cmd.args(["commit", "-q", "-m", "x"]);
+    assert_eq!(run_with_closed_output(cmd), Some(0));
+    assert!(repo.head().is_some());
+}

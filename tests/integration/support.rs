@@ -114,6 +114,15 @@ impl std::fmt::Display for Output {
     }
 }
 
+/// The write end of a pipe whose reader has exited: writes to it fail with EPIPE (as when
+/// `git commit 2>&1 | head -1` has stopped reading).
+pub fn closed_pipe() -> Stdio {
+    let mut reader = Command::new("true").stdin(Stdio::piped()).spawn().expect("spawning `true`");
+    let writer = reader.stdin.take().expect("piped stdin");
+    reader.wait().expect("waiting for `true`");
+    Stdio::from(writer)
+}
+
 /// The warden binary under test.
 pub fn warden_program() -> OsString {
     std::env::var_os("WARDEN_TEST_PROGRAM")
