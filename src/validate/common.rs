@@ -12,7 +12,9 @@ use crate::rules::{Confidence, Severity};
 /// SHA-256 (hex) of documented example values that appear in countless repositories and
 /// grant nothing: stored as hashes so the literals stay out of this repository.
 /// * the Azurite / Azure Storage Emulator account key (`devstoreaccount1`);
-/// * the Stripe docs sample test secret key.
+/// * the Stripe docs sample test secret key;
+/// * the example Google API keys of github.com/firebase/firebase-android-sdk (the list
+///   gitleaks allow-lists in `cmd/generate/config/rules/gcp.go`).
 const DOCUMENTED_EXAMPLES: &[(&str, &str)] = &[
     (
         "0011cc25eb4320717494d2703e8cba85743e71b500283c21c8b88147992f9059",
@@ -22,7 +24,25 @@ const DOCUMENTED_EXAMPLES: &[(&str, &str)] = &[
         "2cafc0970149a84f3b9e62eaf169f36f59907a3b3e31f7b82e68c69cd27f7326",
         "Stripe documentation sample test key",
     ),
+    ("27a9a42931dff7eb2f8434e20a9bce976ea364e7bee49187f19d5cfeca9c7045", FIREBASE_SDK),
+    ("49f777db995e8260da7ca9ffdf0c08d66f0453e97ec967018baf2cdfe3b582d0", FIREBASE_SDK),
+    ("a6c814bc555ae62c7bd8b58ec07bf559c7ed3a009976a1e0acc9cef0d4473b41", FIREBASE_SDK),
+    ("8731261cb72d86267a32a532ebd3df429e2144e5e4ced7e13568bc9e6c8fb1b1", FIREBASE_SDK),
+    ("37f8f09bdf12c2f2eae4ead7273a62ddb0c23459cbf902892f282b57f7ed6619", FIREBASE_SDK),
+    ("eb540d2b6ee2a0a47c5779bc8a0141784c6b753840d4c6f4e2428a6e86e9e0b1", FIREBASE_SDK),
+    ("2037abcaffb2b77785da716cf7ccff4ff4d00c4ea930db0167b7d71f50af7eb4", FIREBASE_SDK),
+    ("3a8b61d0f636b007840c0d40ba12bcf48465dc054cdc1a68704a33521d84b665", FIREBASE_SDK),
+    ("4c98242dcadc8b29005c6b4aad526552d5ea1842149154c0694adeec75847583", FIREBASE_SDK),
+    ("ea9bb1082cf95663f5faca23b8b15ef2aa0fce0a5c6df9c32dcb85b2e0a4513d", FIREBASE_SDK),
+    ("3f370c9dd8225c63b5c77de1f785edc9712958f18bb612d5fa2e0ae33aeca682", FIREBASE_SDK),
+    ("a19f89ab3555eac10c40741f6df79ecf0935998f15569f8db9d67bce0181fff6", FIREBASE_SDK),
+    ("e4a5542bb7fd7b67e943c71ad29c34b5972c9840597e7eda53e666f44d5da0b9", FIREBASE_SDK),
+    ("dc0fcf046c61640cbd1e8b999ada3262d722c2ca4bf42dceac999020ffdbb614", FIREBASE_SDK),
+    ("f56e323494a6ffc2064e7a955908957d84f0755e5f975dabd64328d0359a8f7c", FIREBASE_SDK),
+    ("0b476bdf9acf2123d547b5ae76f1e59884d8ec9553ee0c47e9f31fd4768f3f3c", FIREBASE_SDK),
 ];
+
+const FIREBASE_SDK: &str = "example key from the Firebase Android SDK";
 
 fn sha256_hex(data: &[u8]) -> String {
     Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
@@ -186,6 +206,9 @@ pub fn discord_bot_token(c: &Candidate<'_>) -> Verdict {
 /// Google API keys: a Firebase web config nearby means a semi-public key; either way the
 /// note points at the key's API restrictions.
 pub fn google_api_key(c: &Candidate<'_>) -> Verdict {
+    if let v @ Verdict::Suppress(_) = documented_example(c) {
+        return v;
+    }
     let lo = c.offset.saturating_sub(2048);
     let hi = (c.offset + 2048).min(c.haystack.len());
     let near = String::from_utf8_lossy(&c.haystack[lo..hi]).to_ascii_lowercase();
@@ -218,7 +241,7 @@ mod tests {
         let hay = b"KEY=Zk3q9PLm2Xc8Vn4R";
         assert!(accepted(&documented_example(&cand(hay, b"Zk3q9PLm2Xc8Vn4R"))));
         // The stored hashes are of full values; a prefix never matches.
-        assert_eq!(DOCUMENTED_EXAMPLES.len(), 2);
+        assert_eq!(DOCUMENTED_EXAMPLES.len(), 18);
         assert!(DOCUMENTED_EXAMPLES.iter().all(|(h, _)| h.len() == 64));
     }
 
