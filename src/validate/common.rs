@@ -155,13 +155,18 @@ pub fn private_key_body(c: &Candidate<'_>) -> Verdict {
     if end < start {
         return Verdict::reject("no body");
     }
-    let body = full[start..end].replace("\\r", "\n").replace("\\n", "\n").replace("\\t", " ");
+    let body = full[start..end]
+        .replace("\\r", "\n")
+        .replace("\\n", "\n")
+        .replace("\\t", " ")
+        .replace("\\/", "/");
     let mut b64 = 0usize;
     for line in body.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.contains(':') {
+        if line.contains(':') {
             continue;
         }
+        // Lines may be indented (YAML) or joined with spaces (a flattened variable).
+        let line: String = line.split_whitespace().collect();
         if !line.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/' || b == b'=') {
             return Verdict::reject("body is not base64");
         }
@@ -301,6 +306,8 @@ mod tests {
             format!("{h}\\n{}\\n{}\\n{f}", &body[..64], &body[64..]),
             format!("{h}\nProc-Type: 4,ENCRYPTED\n\n{body}\n{f}"),
             format!("  {h}\n  {}\n  {}\n  {f}", &body[..64], &body[64..]),
+            format!("{h} {} {} {f}", &body[..64], &body[64..]),
+            format!("{h}\\n{}\\n{f}", body.replace('/', "\\/")),
         ];
         for b in good {
             assert!(accepted(&private_key_body(&cand(b.as_bytes(), b.as_bytes()))), "{b}");
