@@ -10,7 +10,12 @@
 //! `%{upstash-v1:DB}`, `%{upstash-v2:DB}`, `%{upstash-v1-uuid:DB}`, `%{qstash:USER:PASSWORD}`
 //! (`%{qstash}` for random), `%{pem-body}`, `%{ops-payload}`, `%{crc62:PREFIX:LEN}`
 //! (random body plus a Base62 CRC32 checksum), `%{b64:TEXT}` is not supported: use
-//! `%{b64text:TEXT}`.
+//! `%{b64text:TEXT}` (`%{b64urltext:TEXT}` for unpadded base64url). Also
+//! `%{pem-body-escaped}` (lines joined with a literal `\n`, as in JSON strings),
+//! `%{pem-body-indented:N}` (each line indented by N spaces, as in YAML blocks),
+//! `%{base64-pem:LABEL}` (base64 of a whole `-----BEGIN LABEL-----` block),
+//! `%{gitlab-routable:PREFIX}` / `%{gitlab-routable:PREFIX:unversioned}` (a GitLab
+//! routable token with a valid base36 CRC32) and `%{discord-bot-token}`.
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
