@@ -180,6 +180,7 @@ mod tests {
             "sk-your-key-here",
             "process.env.KEY",
             "%API_KEY%",
+            "pw_%{alnum:24}",
             "aaaaaaaaaaa",
             "abcdefghij",
             "12345678",
