@@ -2,21 +2,21 @@
 //! steps: plan → collect → scan → report → outcome. The only place that combines config,
 //! rules, sources and reporters.
 
-use std::collections::HashSet;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::allow::{self, Allow};
 use crate::checks::{self, Skips};
-use crate::cli::{CheckArgs, Cli, Command, FormatArg, OutputArgs, RulesCommand, ScanArgs};
-use crate::config::Config;
-use crate::error::ConfigError;
+use crate::cli::{
+    CheckArgs, Cli, Command, ConfigCommand, FormatArg, OutputArgs, RulesCommand, ScanArgs,
+};
 use crate::exit::Outcome;
 use crate::install;
+use crate::layered::{self, Layered};
 use crate::matcher::{Matcher, MatcherBuilder};
+use crate::policy::Policy;
 use crate::report::{self, Format, Report, Style};
 use crate::rules::{selftest, RuleSet};
 use crate::scan::{self, ScanOptions};
@@ -66,6 +66,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Install => run_install(&cwd),
         Command::Uninstall { force } => run_uninstall(&cwd, force),
         Command::Rules(cmd) => run_rules(&cwd, cmd),
+        Command::Doctor => run_doctor(&cwd),
+        Command::Config(ConfigCommand::Show) => run_config_show(&cwd),
     }
 }
 
@@ -76,21 +78,12 @@ fn run_scan(cwd: &Path, args: &ScanArgs) -> Result<Outcome> {
     }
     let root = cwd.join(args.path.clone().unwrap_or_else(|| PathBuf::from(".")));
     let started = Instant::now();
-    let config_root = if root.is_dir() {
-        root.clone()
-    } else {
-        cwd.to_path_buf()
-    };
-    let config = load_config(&out, &config_root)?;
+    let config_root = if root.is_dir() { root.clone() } else { cwd.to_path_buf() };
     let items = dir::items(&root).map_err(|e| anyhow!(e))?;
-    let report = scan_items(
-        &items,
-        &dir::FileReader,
-        &config,
-        &out,
-        "directory",
-        started,
-    )?;
+    let paths: Vec<String> = items.iter().map(Item::display_path).collect();
+    let nested = layered::nested_dirs(paths.iter().map(String::as_str));
+    let layers = load_layers(&out, &config_root, &nested)?;
+    let report = scan_items(&items, &dir::FileReader, &layers, &out, "directory", started)?;
     emit(&report, &out, false)
 }
 
@@ -103,33 +96,40 @@ fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> 
         recover_tree(&repo)?;
     }
     let mut items = staged::items(&repo, all_lines)?;
-    let root = repo
-        .workdir()
-        .map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
+    let root = repo.workdir().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
     if items.is_empty() {
-        // NOTE: nothing staged means no rule parsing at all: the fast path. Only the hook
-        // reads the config, to honour checks with `always_run = true`.
-        if !hook {
+        // NOTE: nothing staged means no rule parsing at all: the fast path. The hook reads
+        // the base and repo configs only to honour checks with `always_run = true` (a
+        // config that does not load has none: nothing is committed either way). The
+        // human format says nothing; a machine format or a report file still gets an
+        // (empty) report, so a CI step reading it never finds it missing.
+        let layers = hook.then(|| load_layers(out, &root, &[]).ok()).flatten();
+        if let Some(layers) = layers.filter(|l| checks::any_always_run(&l.effective().check)) {
+            return run_checks(&repo, &root, &layers, Vec::new(), true, Some("commit"));
+        }
+        if out.format == Format::Human && out.output.is_none() {
             return Ok(Outcome::Clean);
         }
-        let config = load_config(out, &root)?;
-        if !checks::any_always_run(&config.check) {
-            return Ok(Outcome::Clean);
-        }
-        return run_checks(&repo, &root, &config, Vec::new(), true, Some("commit"));
+        let report = Report {
+            mode: "staged".into(),
+            elapsed_ms: started.elapsed().as_millis(),
+            ..Report::default()
+        };
+        return emit(&report, out, hook);
     }
-    let config = load_config(out, &root)?;
-    if config.scan.all_lines == Some(true) {
+    let nested = staged::nested_config_dirs(&repo)?;
+    let layers = load_layers(out, &root, &nested)?;
+    if layers.effective().scan.all_lines == Some(true) {
         items.iter_mut().for_each(|i| i.scope = LineScope::All);
     }
     let reader = staged::GitReader::new(&repo);
-    let report = scan_items(&items, &reader, &config, out, "staged", started)?;
+    let report = scan_items(&items, &reader, &layers, out, "staged", started)?;
     let outcome = emit(&report, out, hook)?;
     if !hook || outcome != Outcome::Clean {
         return Ok(outcome);
     }
     let paths = checks::paths_from_bytes(items.iter().map(|i| i.path.as_slice()));
-    run_checks(&repo, &root, &config, paths, true, Some("commit"))
+    run_checks(&repo, &root, &layers, paths, true, Some("commit"))
 }
 
 /// Puts back what an interrupted run set aside (see `worktree_guard`).
@@ -155,12 +155,12 @@ fn recover_tree(repo: &git2::Repository) -> Result<()> {
 fn run_checks(
     repo: &git2::Repository,
     root: &Path,
-    config: &Config,
+    layers: &Layered,
     paths: Vec<PathBuf>,
     isolate: bool,
     blocking: Option<&str>,
 ) -> Result<Outcome> {
-    let list = config.compiled_checks()?;
+    let list = checks::plan::from_layers(layers)?;
     if list.is_empty() {
         return Ok(Outcome::Clean);
     }
@@ -169,15 +169,12 @@ fn run_checks(
         root: root.to_path_buf(),
         paths,
         isolate,
-        settings: config.checks.clone(),
+        settings: layers.effective().checks,
         skips: Skips::from_env(),
     };
     let report = checks::run(&list, &req)?;
     checks::report::write(&report, blocking, &mut io::stderr().lock())?;
-    let errored = report
-        .results
-        .iter()
-        .any(|r| matches!(r.status, checks::Status::Error(_)));
+    let errored = report.results.iter().any(|r| matches!(r.status, checks::Status::Error(_)));
     Ok(if report.interrupted || errored {
         Outcome::Error
     } else if report.failed() {
@@ -191,14 +188,10 @@ fn run_checks(
 fn run_check(cwd: &Path, args: &CheckArgs) -> Result<Outcome> {
     let repo = crate::git::open(cwd)?;
     recover_tree(&repo)?;
-    let root = repo
-        .workdir()
-        .ok_or_else(|| anyhow!("warden check needs a working tree"))?
-        .to_path_buf();
-    let config = match &args.config {
-        Some(p) => Config::load(p)?,
-        None => Config::discover(&root)?,
-    };
+    let root =
+        repo.workdir().ok_or_else(|| anyhow!("warden check needs a working tree"))?.to_path_buf();
+    let nested = staged::nested_config_dirs(&repo)?;
+    let layers = Layered::load(&root, args.config.as_deref(), &nested)?;
     let (paths, isolate) = match (&args.from_ref, &args.to_ref) {
         (Some(a), Some(b)) => (checks::paths::changed_between(&repo, a, b)?, false),
         _ if args.all_files => (checks::paths::tracked(&repo)?, false),
@@ -208,7 +201,7 @@ fn run_check(cwd: &Path, args: &CheckArgs) -> Result<Outcome> {
             (paths, true)
         }
     };
-    run_checks(&repo, &root, &config, paths, isolate, None)
+    run_checks(&repo, &root, &layers, paths, isolate, None)
 }
 
 /// `warden init`: proposes checks and writes (or appends to) warden.toml.
@@ -221,62 +214,22 @@ fn run_init(cwd: &Path, print: bool) -> Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-fn load_config(out: &OutputSettings, root: &Path) -> Result<Config> {
-    let cfg = match &out.config {
-        Some(p) => Config::load(p),
-        None => Config::discover(root),
-    };
-    Ok(cfg?)
-}
-
-/// Builtin rules plus the config's custom rules and rule files, minus disabled ids.
-pub fn rule_set(config: &Config) -> Result<RuleSet, ConfigError> {
-    let mut set = RuleSet::builtin()?;
-    let base = config
-        .source
-        .as_ref()
-        .and_then(|p| p.parent())
-        .unwrap_or(Path::new("."));
-    for file in &config.rules.files {
-        set.add_file(&base.join(file))?;
-    }
-    let file = config.file_name();
-    for rule in &config.rule {
-        crate::rules::validate_rule(rule).map_err(|message| crate::error::RuleError::Invalid {
-            file: file.clone(),
-            line: config.line_of(&format!("\"{}\"", rule.id)),
-            id: rule.id.clone(),
-            message,
-        })?;
-        set.upsert(rule.clone());
-    }
-    let disabled: HashSet<String> = config.rules.disable.iter().cloned().collect();
-    set.disable(&disabled);
-    Ok(set)
-}
-
-fn allow_list(config: &Config) -> Result<Allow, ConfigError> {
-    let a = &config.allow;
-    allow::build(&a.paths, &a.regexes, &a.fingerprints).map_err(|(entry, message)| {
-        ConfigError::Invalid {
-            file: config.file_name(),
-            line: config.line_of(&entry),
-            key: "allow".into(),
-            message: format!("{entry:?}: {message}"),
-        }
-    })
+fn load_layers(out: &OutputSettings, root: &Path, nested: &[String]) -> Result<Layered> {
+    Ok(Layered::load(root, out.config.as_deref(), nested)?)
 }
 
 fn scan_items(
     items: &[Item],
     reader: &dyn BlobReader,
-    config: &Config,
+    layers: &Layered,
     out: &OutputSettings,
     mode: &str,
     started: Instant,
 ) -> Result<Report> {
-    let matcher: Matcher = MatcherBuilder::new(&rule_set(config)?).build();
-    let allow = allow_list(config)?;
+    let config = layers.effective();
+    let policy = Policy::from_layers(layers)?;
+    let matcher: Matcher = MatcherBuilder::new(&policy.rules).build();
+    let allow = policy.allow;
     let opts = ScanOptions {
         max_file_size: out.max_file_size.unwrap_or_else(|| config.max_file_size()),
         explain: out.explain,
@@ -308,10 +261,10 @@ fn emit(report: &Report, out: &OutputSettings, hook: bool) -> Result<Outcome> {
             );
             report::write(report, out.format, Style::default(), &mut f)?;
             f.flush()?;
-            eprintln!("{}", report::summary_line(report));
+            note(&report::summary_line(report));
         }
         None if hook && out.format == Format::Human && outcome == Outcome::Clean => {
-            eprintln!("{}", report::summary_line(report));
+            note(&report::summary_line(report));
         }
         None => {
             let stdout = io::stdout();
@@ -319,15 +272,27 @@ fn emit(report: &Report, out: &OutputSettings, hook: bool) -> Result<Outcome> {
                 && stdout.is_terminal()
                 && std::env::var_os("NO_COLOR").is_none();
             let mut lock = io::BufWriter::new(stdout.lock());
-            report::write(report, out.format, Style { color }, &mut lock)?;
-            lock.flush()?;
+            let written = report::write(report, out.format, Style { color }, &mut lock)
+                .and_then(|()| lock.flush());
+            match written {
+                // NOTE: a reader that went away (`git commit 2>&1 | head -1`) must not turn
+                // findings into exit 0: the report is lost, the outcome stands (fail closed).
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
         }
     }
     if hook && outcome == Outcome::Findings {
-        eprintln!("warden: commit blocked. Remove the secret from the staged change (and rotate it if it was ever pushed).");
-        eprintln!("warden: a false positive? Add `warden:allow` on its line, or its fingerprint to [allow] fingerprints in warden.toml.");
+        note("warden: commit blocked. Remove the secret from the staged change (and rotate it if it was ever pushed).");
+        note("warden: a false positive? Add `warden:allow` on its line, or its fingerprint to [allow] fingerprints in warden.toml.");
     }
     Ok(outcome)
+}
+
+/// A line on stderr that never panics: `eprintln!` would on a closed stderr, and a hook that
+/// panics there blocks a clean commit (exit 101).
+fn note(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
 fn run_install(cwd: &Path) -> Result<Outcome> {
@@ -355,21 +320,73 @@ fn run_uninstall(cwd: &Path, force: bool) -> Result<Outcome> {
     let dir = install::hooks_dir(&repo)?;
     match install::uninstall(&dir, force)? {
         install::Action::Removed(p) => println!("removed {}", p.display()),
-        install::Action::Restored(p) => println!(
-            "removed warden's hook and restored the previous {}",
-            p.display()
-        ),
+        install::Action::Restored(p) => {
+            println!("removed warden's hook and restored the previous {}", p.display())
+        }
         install::Action::Nothing(msg) => println!("{msg}"),
         other => bail!("unexpected uninstall result {other:?}"),
     }
     Ok(Outcome::Clean)
 }
 
+fn run_config_show(cwd: &Path) -> Result<Outcome> {
+    let root = crate::git::open(cwd).ok().and_then(|r| r.workdir().map(Path::to_path_buf));
+    let root = root.unwrap_or_else(|| cwd.to_path_buf());
+    let nested = crate::git::open(cwd).ok().map(|r| staged::nested_config_dirs(&r)).transpose()?;
+    let layers = Layered::load(&root, None, &nested.unwrap_or_default())?;
+    println!("# layers, first to last (later values override, lists accumulate)");
+    println!("builtin defaults");
+    for l in layers.global.iter().chain(&layers.nested) {
+        println!("{}", l.origin);
+    }
+    println!("\n# values");
+    let eff = layers.effective();
+    println!(
+        "scan.max_file_size = {}   # {}",
+        eff.max_file_size(),
+        if eff.scan.max_file_size.is_some() { "configured" } else { "default" }
+    );
+    println!(
+        "scan.all_lines = {}   # {}",
+        eff.scan.all_lines.unwrap_or(false),
+        if eff.scan.all_lines.is_some() { "configured" } else { "default" }
+    );
+    for s in layers.settings() {
+        println!("{} = {}   # {}", s.key, s.value, s.origin);
+    }
+    let policy = Policy::from_layers(&layers)?;
+    let builtin = crate::rules::RuleSet::builtin()?.len();
+    println!(
+        "\n# rules in force: {} ({builtin} builtin before disable/override)",
+        policy.rules.len()
+    );
+    for n in &policy.notes {
+        println!("# note: {n}");
+    }
+    Ok(Outcome::Clean)
+}
+
+fn run_doctor(cwd: &Path) -> Result<Outcome> {
+    let repo = crate::git::open(cwd)?;
+    let lines = crate::doctor::run(&repo)?;
+    for l in &lines {
+        println!("{} {}", if l.ok { "ok  " } else { "FAIL" }, l.what);
+        if let Some(fix) = &l.fix {
+            println!("     fix: {fix}");
+        }
+    }
+    let live = lines.iter().all(|l| l.ok);
+    println!(
+        "{}",
+        if live { "warden: the guard is live" } else { "warden: the guard is NOT live" }
+    );
+    Ok(if live { Outcome::Clean } else { Outcome::Findings })
+}
+
 fn run_rules(cwd: &Path, cmd: RulesCommand) -> Result<Outcome> {
     match cmd {
         RulesCommand::List { json } => {
-            let config = Config::discover(cwd)?;
-            let set = rule_set(&config)?;
+            let set = Policy::from_layers(&Layered::load(cwd, None, &[])?)?.rules;
             crate::report::rules::list(&set, json, &mut io::stdout().lock())?;
             Ok(Outcome::Clean)
         }
@@ -380,21 +397,21 @@ fn run_rules(cwd: &Path, cmd: RulesCommand) -> Result<Outcome> {
             for f in &failures {
                 println!("{}: rule {}: {}", file.display(), f.rule, f.message);
             }
-            println!(
-                "{}: {} rules, {} problems",
-                file.display(),
-                set.len(),
-                failures.len()
-            );
-            Ok(if failures.is_empty() {
-                Outcome::Clean
-            } else {
-                Outcome::Findings
-            })
+            println!("{}: {} rules, {} problems", file.display(), set.len(), failures.len());
+            Ok(if failures.is_empty() { Outcome::Clean } else { Outcome::Findings })
+        }
+        RulesCommand::ImportGitleaks { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let imported = crate::import::gitleaks::import(&file.display().to_string(), &text)?;
+            for n in &imported.notes {
+                eprintln!("warden: note: {n}");
+            }
+            print!("{}", crate::report::rules::to_toml(&imported.rules)?);
+            Ok(Outcome::Clean)
         }
         RulesCommand::Explain { id } => {
-            let config = Config::discover(cwd)?;
-            let set = rule_set(&config)?;
+            let set = Policy::from_layers(&Layered::load(cwd, None, &[])?)?.rules;
             let rule = set
                 .get(&id)
                 .ok_or_else(|| anyhow!("no rule with id {id:?} (see `warden rules list`)"))?;

@@ -12,11 +12,7 @@ use git2::{DiffOptions, Oid, Repository, Tree};
 /// GIT_INDEX_FILE…) when set, else by discovery from `start`.
 pub fn open(start: &Path) -> Result<Repository> {
     let from_env = std::env::var_os("GIT_DIR").is_some();
-    let repo = if from_env {
-        Repository::open_from_env()
-    } else {
-        Repository::discover(start)
-    };
+    let repo = if from_env { Repository::open_from_env() } else { Repository::discover(start) };
     repo.with_context(|| format!("{}: not inside a git repository", start.display()))
 }
 
@@ -25,11 +21,7 @@ pub fn open(start: &Path) -> Result<Repository> {
 pub fn index(repo: &Repository) -> Result<git2::Index> {
     if let Some(path) = std::env::var_os("GIT_INDEX_FILE") {
         let path = PathBuf::from(path);
-        let path = if path.is_absolute() {
-            path
-        } else {
-            std::env::current_dir()?.join(path)
-        };
+        let path = if path.is_absolute() { path } else { std::env::current_dir()?.join(path) };
         return git2::Index::open(&path)
             .with_context(|| format!("reading index {}", path.display()));
     }
@@ -39,9 +31,7 @@ pub fn index(repo: &Repository) -> Result<git2::Index> {
 /// The tree of HEAD, or `None` on an unborn branch (before the first commit).
 pub fn head_tree(repo: &Repository) -> Result<Option<Tree<'_>>> {
     match repo.head() {
-        Ok(head) => Ok(Some(
-            head.peel_to_tree().context("resolving HEAD to a tree")?,
-        )),
+        Ok(head) => Ok(Some(head.peel_to_tree().context("resolving HEAD to a tree")?)),
         Err(e)
             if e.code() == git2::ErrorCode::UnbornBranch
                 || e.code() == git2::ErrorCode::NotFound =>
@@ -50,6 +40,29 @@ pub fn head_tree(repo: &Repository) -> Result<Option<Tree<'_>>> {
         }
         Err(e) => Err(e).context("resolving HEAD"),
     }
+}
+
+/// The trees of the other parents of a merge in progress (`MERGE_HEAD`), empty otherwise.
+pub fn merge_head_trees(repo: &Repository) -> Result<Vec<Tree<'_>>> {
+    // NOTE: read the file (one id a line) rather than `mergehead_foreach`, which needs a
+    // mutable repository; MERGE_HEAD lives in the (worktree's) git dir.
+    let file = repo.path().join("MERGE_HEAD");
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
+    };
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let oid =
+                Oid::from_str(line).with_context(|| format!("MERGE_HEAD: bad id {line:?}"))?;
+            repo.find_commit(oid)
+                .and_then(|c| c.tree())
+                .with_context(|| format!("resolving MERGE_HEAD {oid} to a tree"))
+        })
+        .collect()
 }
 
 thread_local! {
@@ -63,7 +76,7 @@ pub fn with_repo<T>(
 ) -> Result<T, String> {
     REPO.with(|cell| {
         let mut slot = cell.borrow_mut();
-        if slot.as_ref().map_or(true, |(p, _)| p != git_dir) {
+        if slot.as_ref().is_none_or(|(p, _)| p != git_dir) {
             let repo = Repository::open(git_dir)
                 .map_err(|e| format!("opening {}: {}", git_dir.display(), e.message()))?;
             *slot = Some((git_dir.to_path_buf(), repo));

@@ -32,19 +32,14 @@ pub struct Suggestion {
 }
 
 const SKIP_DIRS: &[&str] = &["node_modules", "target", "vendor", "dist", "build", "out"];
-const JS_GLOBS: &[&str] = &[
-    "*.js", "*.jsx", "*.ts", "*.tsx", "*.mjs", "*.cjs", "*.mts", "*.cts",
-];
+const JS_GLOBS: &[&str] = &["*.js", "*.jsx", "*.ts", "*.tsx", "*.mjs", "*.cjs", "*.mts", "*.cts"];
 const TS_GLOBS: &[&str] = &["*.ts", "*.tsx", "*.mts", "*.cts", "tsconfig*.json"];
 
 /// Everything `warden init` proposes for the repository at `root`.
 pub fn suggest(root: &Path) -> Vec<Suggestion> {
     let mut out = Vec::new();
     for dir in package_dirs(root) {
-        let rel = dir
-            .strip_prefix(root)
-            .ok()
-            .map(|p| p.to_string_lossy().into_owned());
+        let rel = dir.strip_prefix(root).ok().map(|p| p.to_string_lossy().into_owned());
         let rel = rel.filter(|r| !r.is_empty());
         let mut found = Vec::new();
         js(root, &dir, &mut found);
@@ -94,16 +89,11 @@ fn subdirs(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn is_package(d: &Path) -> bool {
-    ["package.json", "pyproject.toml"]
-        .iter()
-        .any(|m| d.join(m).is_file())
+    ["package.json", "pyproject.toml"].iter().any(|m| d.join(m).is_file())
 }
 
 fn has_any(dir: &Path, names: &[&str]) -> Option<String> {
-    names
-        .iter()
-        .find(|n| dir.join(n).exists())
-        .map(|n| n.to_string())
+    names.iter().find(|n| dir.join(n).exists()).map(|n| n.to_string())
 }
 
 fn suggestion(
@@ -152,23 +142,11 @@ fn js(root: &Path, dir: &Path, out: &mut Vec<Suggestion>) {
     let scripts = package_scripts(dir).unwrap_or_default();
     if scripts.contains_key("typecheck") {
         let why = "package.json has a \"typecheck\" script".into();
-        out.push(suggestion(
-            "typecheck",
-            format!("{run} typecheck"),
-            TS_GLOBS,
-            "none",
-            why,
-        ));
+        out.push(suggestion("typecheck", format!("{run} typecheck"), TS_GLOBS, "none", why));
     } else if let Some(ts) = has_any(dir, &["tsconfig.json"]) {
         let why =
             format!("{ts} exists (tsc ignores tsconfig when given files, so no paths are passed)");
-        out.push(suggestion(
-            "typecheck",
-            format!("{exec} tsc --noEmit"),
-            TS_GLOBS,
-            "none",
-            why,
-        ));
+        out.push(suggestion("typecheck", format!("{exec} tsc --noEmit"), TS_GLOBS, "none", why));
     }
     js_lint(dir, exec, run, &scripts, out);
     if let Some(cfg) = has_any(
@@ -216,31 +194,13 @@ fn js_lint(
     if let Some(cfg) = has_any(dir, &["biome.json", "biome.jsonc"]) {
         let cmd =
             format!("{exec} biome check --no-errors-on-unmatched --files-ignore-unknown=true");
-        out.push(suggestion(
-            "lint",
-            cmd,
-            JS_GLOBS,
-            "batch",
-            format!("{cfg} exists"),
-        ));
+        out.push(suggestion("lint", cmd, JS_GLOBS, "batch", format!("{cfg} exists")));
     } else if let Some(cfg) = has_any(dir, &eslint) {
         let cmd = format!("{exec} eslint --max-warnings=0 --no-warn-ignored");
-        out.push(suggestion(
-            "lint",
-            cmd,
-            JS_GLOBS,
-            "batch",
-            format!("{cfg} exists"),
-        ));
+        out.push(suggestion("lint", cmd, JS_GLOBS, "batch", format!("{cfg} exists")));
     } else if scripts.contains_key("lint") {
         let why = "package.json has a \"lint\" script".into();
-        out.push(suggestion(
-            "lint",
-            format!("{run} lint"),
-            JS_GLOBS,
-            "none",
-            why,
-        ));
+        out.push(suggestion("lint", format!("{run} lint"), JS_GLOBS, "none", why));
     }
 }
 
@@ -257,13 +217,7 @@ fn rust(dir: &Path, out: &mut Vec<Suggestion>) {
         "none",
         why(),
     ));
-    out.push(suggestion(
-        "fmt",
-        "cargo fmt --check".into(),
-        &["*.rs"],
-        "none",
-        why(),
-    ));
+    out.push(suggestion("fmt", "cargo fmt --check".into(), &["*.rs"], "none", why()));
 }
 
 fn python(dir: &Path, out: &mut Vec<Suggestion>) {
@@ -289,13 +243,7 @@ fn python(dir: &Path, out: &mut Vec<Suggestion>) {
     }
     if text.contains("[tool.mypy") || text.contains("mypy") || dir.join("mypy.ini").exists() {
         let why = "pyproject.toml configures or depends on mypy".into();
-        out.push(suggestion(
-            "mypy",
-            "mypy".into(),
-            &["*.py", "*.pyi"],
-            "batch",
-            why,
-        ));
+        out.push(suggestion("mypy", "mypy".into(), &["*.py", "*.pyi"], "batch", why));
     }
 }
 
@@ -356,10 +304,7 @@ pub fn run(root: &Path, print_only: bool, out: &mut dyn Write) -> Result<()> {
     }
     writeln!(out, "warden init: chose {} checks:", found.len())?;
     for s in &found {
-        let place = s
-            .workdir
-            .as_ref()
-            .map_or(String::new(), |w| format!(" (in {w})"));
+        let place = s.workdir.as_ref().map_or(String::new(), |w| format!(" (in {w})"));
         writeln!(out, "  {}{place}: {}   [{}]", s.name, s.run, s.why)?;
     }
     let tables = render(&found);
@@ -392,11 +337,7 @@ fn write_config(path: &Path, tables: &str, out: &mut dyn Write) -> Result<()> {
     };
     Config::parse(&name, &text)?.compiled_checks()?;
     fs::write(path, text).with_context(|| format!("writing {name}"))?;
-    let verb = if existing.is_some() {
-        "added the checks to"
-    } else {
-        "wrote"
-    };
+    let verb = if existing.is_some() { "added the checks to" } else { "wrote" };
     writeln!(out, "warden init: {verb} {name}")?;
     Ok(())
 }
@@ -411,11 +352,8 @@ mod tests {
         let r = d.path();
         fs::write(r.join("Cargo.toml"), "[package]\nname='x'\n").unwrap();
         fs::create_dir_all(r.join("packages/web")).unwrap();
-        fs::write(
-            r.join("packages/web/package.json"),
-            r#"{"scripts":{"lint":"eslint ."}}"#,
-        )
-        .unwrap();
+        fs::write(r.join("packages/web/package.json"), r#"{"scripts":{"lint":"eslint ."}}"#)
+            .unwrap();
         fs::write(r.join("packages/web/tsconfig.json"), "{}").unwrap();
         fs::write(r.join("packages/web/eslint.config.js"), "").unwrap();
         fs::create_dir_all(r.join("py")).unwrap();

@@ -143,18 +143,14 @@ pub fn run(checks: &[Check], req: &Request) -> Result<RunReport> {
     let started = Instant::now();
     let (selected, skipped) = select(checks, req);
     let any = selected.iter().any(Option::is_some);
-    let interrupt = if any {
-        install_signal_flag()
-    } else {
-        Arc::default()
-    };
+    let interrupt = if any { install_signal_flag() } else { Arc::default() };
     let guard = match any && req.isolate {
         true => worktree_guard::engage(req.repo)?,
         false => None,
     };
     let opts = runner::RunOptions {
         jobs: req.settings.jobs(),
-        fail_fast: req.settings.fail_fast,
+        fail_fast: req.settings.fail_fast(),
         root: req.root.clone(),
         interrupt: interrupt.clone(),
     };
@@ -189,11 +185,9 @@ fn select(checks: &[Check], req: &Request) -> Selection {
 /// warden, so the runner can kill its checks and the guard can restore the tree.
 fn install_signal_flag() -> Arc<AtomicUsize> {
     let flag = Arc::new(AtomicUsize::new(0));
-    for sig in [
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ] {
+    for sig in
+        [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM, signal_hook::consts::SIGHUP]
+    {
         let _ = signal_hook::flag::register_usize(sig, flag.clone(), sig as usize);
     }
     flag
@@ -207,7 +201,5 @@ pub fn any_always_run(specs: &[CheckSpec]) -> bool {
 /// Repository-relative paths from git's byte strings.
 pub fn paths_from_bytes<'a>(paths: impl Iterator<Item = &'a [u8]>) -> Vec<PathBuf> {
     use std::os::unix::ffi::OsStrExt;
-    paths
-        .map(|p| Path::new(std::ffi::OsStr::from_bytes(p)).to_path_buf())
-        .collect()
+    paths.map(|p| Path::new(std::ffi::OsStr::from_bytes(p)).to_path_buf()).collect()
 }

@@ -43,12 +43,7 @@ pub fn changed_between(repo: &Repository, from: &str, to: &str) -> Result<Vec<Pa
                 Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
             )
         })
-        .filter(|d| {
-            matches!(
-                d.new_file().mode(),
-                FileMode::Blob | FileMode::BlobExecutable
-            )
-        })
+        .filter(|d| matches!(d.new_file().mode(), FileMode::Blob | FileMode::BlobExecutable))
         .filter_map(|d| d.new_file().path_bytes().map(<[u8]>::to_vec))
         .collect();
     Ok(super::paths_from_bytes(bytes.iter().map(Vec::as_slice)))

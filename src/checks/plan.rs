@@ -11,6 +11,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
 use super::spec::{CheckSpec, FilesMode, RunSpec};
 use crate::error::{line_of, ConfigError};
+use crate::layered::{Layered, Origin};
 
 /// A validated check, ready to run.
 #[derive(Debug, Clone)]
@@ -75,14 +76,40 @@ pub fn compile(specs: &[CheckSpec], src: &Source) -> Result<Vec<Check>, ConfigEr
             return Err(src.error(&s.name, "name", "used by two checks".into()));
         }
     }
-    let checks = specs
-        .iter()
-        .map(|s| compile_one(s, &index, src))
-        .collect::<Result<Vec<_>, _>>()?;
+    let checks =
+        specs.iter().map(|s| compile_one(s, &index, src)).collect::<Result<Vec<_>, _>>()?;
     if let Some(name) = find_cycle(&checks) {
         return Err(src.error(&name, "after", "forms a cycle".into()));
     }
     Ok(checks)
+}
+
+/// The checks of every config layer, in order: base and repo configs as written; the checks
+/// of a per-directory `warden.toml` run inside that directory (their `workdir` is relative
+/// to it). `after` names checks of the same file; names are unique across all layers.
+pub fn from_layers(layers: &Layered) -> Result<Vec<Check>, ConfigError> {
+    let mut all: Vec<Check> = Vec::new();
+    for layer in layers.global.iter().chain(&layers.nested) {
+        let mut checks = layer.config.compiled_checks()?;
+        let offset = all.len();
+        for c in &mut checks {
+            c.after.iter_mut().for_each(|a| *a += offset);
+            if let Origin::Nested { dir, .. } = &layer.origin {
+                let dir = PathBuf::from(dir.trim_end_matches('/'));
+                c.workdir = Some(c.workdir.take().map_or_else(|| dir.clone(), |w| dir.join(w)));
+            }
+            if all.iter().any(|o| o.name == c.name) {
+                return Err(ConfigError::Invalid {
+                    file: layer.config.file_name(),
+                    line: name_line(&layer.config.text, &c.name),
+                    key: format!("check {:?}: name", c.name),
+                    message: "already used by a check of another config file".into(),
+                });
+            }
+        }
+        all.extend(checks);
+    }
+    Ok(all)
 }
 
 fn compile_one(
@@ -134,8 +161,7 @@ fn command_words(s: &CheckSpec) -> Result<Vec<String>, String> {
 
 fn check_workdir(w: &Path) -> Result<(), String> {
     let bad = w.is_absolute()
-        || w.components()
-            .any(|c| matches!(c, Component::ParentDir | Component::Prefix(_)));
+        || w.components().any(|c| matches!(c, Component::ParentDir | Component::Prefix(_)));
     if bad {
         return Err(format!(
             "{} must be a directory inside the repository, relative to its root",
@@ -151,11 +177,8 @@ fn globs(patterns: &[String]) -> Result<Option<GlobSet>, String> {
     }
     let mut set = GlobSetBuilder::new();
     for p in patterns {
-        let full = if p.contains('/') {
-            p.trim_start_matches('/').to_string()
-        } else {
-            format!("**/{p}")
-        };
+        let full =
+            if p.contains('/') { p.trim_start_matches('/').to_string() } else { format!("**/{p}") };
         let glob = GlobBuilder::new(&full)
             .literal_separator(true)
             .build()
@@ -180,9 +203,7 @@ fn find_cycle(checks: &[Check]) -> Option<String> {
         cyclic
     }
     let mut state = vec![0u8; checks.len()];
-    (0..checks.len())
-        .find(|&i| visit(i, checks, &mut state))
-        .map(|i| checks[i].name.clone())
+    (0..checks.len()).find(|&i| visit(i, checks, &mut state)).map(|i| checks[i].name.clone())
 }
 
 impl Check {
@@ -192,7 +213,7 @@ impl Check {
         let selected: Vec<OsString> = paths
             .iter()
             .filter_map(|p| self.relative(p))
-            .filter(|p| self.include.as_ref().map_or(true, |g| g.is_match(p)))
+            .filter(|p| self.include.as_ref().is_none_or(|g| g.is_match(p)))
             .filter(|p| !self.exclude.as_ref().is_some_and(|g| g.is_match(p)))
             .map(|p| p.as_os_str().to_os_string())
             .collect();
@@ -211,9 +232,7 @@ impl Check {
 
     /// The directory the check runs in.
     pub fn cwd(&self, root: &Path) -> PathBuf {
-        self.workdir
-            .as_ref()
-            .map_or(root.to_path_buf(), |w| root.join(w))
+        self.workdir.as_ref().map_or(root.to_path_buf(), |w| root.join(w))
     }
 }
 
@@ -232,13 +251,7 @@ mod tests {
 
     fn compile_text(text: &str) -> Result<Vec<Check>, ConfigError> {
         let (s, t) = specs(text);
-        compile(
-            &s,
-            &Source {
-                file: "w.toml",
-                text: &t,
-            },
-        )
+        compile(&s, &Source { file: "w.toml", text: &t })
     }
 
     #[test]
@@ -271,21 +284,13 @@ mod tests {
         )
         .unwrap()
         .remove(0);
-        let paths: Vec<PathBuf> = [
-            "web/a.ts",
-            "web/gen/b.ts",
-            "api/c.ts",
-            "web/d.js",
-            "web/s/e f.ts",
-        ]
-        .iter()
-        .map(PathBuf::from)
-        .collect();
+        let paths: Vec<PathBuf> =
+            ["web/a.ts", "web/gen/b.ts", "api/c.ts", "web/d.js", "web/s/e f.ts"]
+                .iter()
+                .map(PathBuf::from)
+                .collect();
         let got = c.select(&paths).unwrap();
-        assert_eq!(
-            got,
-            vec![OsString::from("a.ts"), OsString::from("s/e f.ts")]
-        );
+        assert_eq!(got, vec![OsString::from("a.ts"), OsString::from("s/e f.ts")]);
         assert!(c.select(&[PathBuf::from("api/x.ts")]).is_none());
     }
 

@@ -108,7 +108,7 @@ pub fn word_cost(w: &OsStr) -> usize {
 /// The bytes left for paths once the environment and the fixed words are counted.
 pub fn path_budget(base: &[String], env: &BTreeMap<String, String>) -> usize {
     let inherited: usize = std::env::vars_os()
-        .filter(|(k, _)| k.to_str().map_or(true, |k| !env.contains_key(k)))
+        .filter(|(k, _)| k.to_str().is_none_or(|k| !env.contains_key(k)))
         .map(|(k, v)| k.len() + v.len() + 2 + std::mem::size_of::<usize>())
         .sum();
     let added: usize = env.iter().map(|(k, v)| k.len() + v.len() + 10).sum();
@@ -147,9 +147,7 @@ mod tests {
 
     #[test]
     fn batches_respect_budget_and_order() {
-        let paths: Vec<OsString> = (0..100)
-            .map(|i| OsString::from(format!("f{i:03}")))
-            .collect();
+        let paths: Vec<OsString> = (0..100).map(|i| OsString::from(format!("f{i:03}"))).collect();
         let cost = word_cost(OsStr::new("f000"));
         let b = batches(paths.clone(), cost * 30);
         assert_eq!(b.len(), 4);
@@ -166,10 +164,8 @@ mod tests {
 
     #[test]
     fn captures_both_streams_in_order() {
-        let argv: Vec<OsString> = ["sh", "-c", "echo out; echo err >&2; exit 3"]
-            .iter()
-            .map(OsString::from)
-            .collect();
+        let argv: Vec<OsString> =
+            ["sh", "-c", "echo out; echo err >&2; exit 3"].iter().map(OsString::from).collect();
         let mut r = spawn(&argv, Path::new("."), &BTreeMap::new()).unwrap();
         let st = r.child.wait().unwrap();
         assert_eq!(describe(st), "exit status 3");

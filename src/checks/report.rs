@@ -52,12 +52,7 @@ fn failure(r: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
         Status::Error(msg) => format!("could not run: {msg}"),
         Status::Passed | Status::Skipped(_) => return Ok(()),
     };
-    writeln!(
-        out,
-        "warden: check {:?} {what} after {}",
-        r.name,
-        secs(r.duration)
-    )?;
+    writeln!(out, "warden: check {:?} {what} after {}", r.name, secs(r.duration))?;
     writeln!(out, "  command: {}", r.command)?;
     if !r.output.is_empty() {
         writeln!(out, "  output:")?;
@@ -72,24 +67,12 @@ fn failure(r: &CheckResult, out: &mut dyn Write) -> io::Result<()> {
 /// One line: how many checks passed, failed or were skipped, with timings.
 pub fn summary(report: &RunReport) -> String {
     let ran: Vec<&CheckResult> = report.results.iter().filter(|r| r.runs > 0).collect();
-    let failed = report
-        .results
-        .iter()
-        .filter(|r| r.status.is_failure())
-        .count();
-    let skipped = report
-        .results
-        .iter()
-        .filter(|r| matches!(r.status, Status::Skipped(_)))
-        .count();
+    let failed = report.results.iter().filter(|r| r.status.is_failure()).count();
+    let skipped = report.results.iter().filter(|r| matches!(r.status, Status::Skipped(_))).count();
     let timings: Vec<String> = ran
         .iter()
         .map(|r| {
-            let runs = if r.runs > 1 {
-                format!(" ×{}", r.runs)
-            } else {
-                String::new()
-            };
+            let runs = if r.runs > 1 { format!(" ×{}", r.runs) } else { String::new() };
             format!("{} {}{runs}", r.name, secs(r.duration))
         })
         .collect();
@@ -111,12 +94,8 @@ pub fn summary(report: &RunReport) -> String {
 }
 
 fn hint(report: &RunReport, what: &str, out: &mut dyn Write) -> io::Result<()> {
-    let names: Vec<&str> = report
-        .results
-        .iter()
-        .filter(|r| r.status.is_failure())
-        .map(|r| r.name.as_str())
-        .collect();
+    let names: Vec<&str> =
+        report.results.iter().filter(|r| r.status.is_failure()).map(|r| r.name.as_str()).collect();
     writeln!(
         out,
         "warden: {what} blocked by failing checks. Fix them and try again; to skip a check once: SKIP={} git commit …; to skip all checks: WARDEN_SKIP=1; to bypass warden entirely: git commit --no-verify",
@@ -153,19 +132,12 @@ mod tests {
         let mut out = Vec::new();
         write(&report, Some("commit"), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(
-            text.contains("check \"lint\" failed (exit status 1)"),
-            "{text}"
-        );
+        assert!(text.contains("check \"lint\" failed (exit status 1)"), "{text}");
         assert!(text.contains("command: ./lint.sh 'a b.ts'"), "{text}");
         assert!(text.contains("boom"), "{text}");
         assert!(text.contains("1 of 2 checks failed"), "{text}");
         assert!(text.contains("SKIP=lint"), "{text}");
-        assert_eq!(
-            text.matches("boom").count(),
-            1,
-            "only failing output: {text}"
-        );
+        assert_eq!(text.matches("boom").count(), 1, "only failing output: {text}");
     }
 
     #[test]
@@ -180,9 +152,6 @@ mod tests {
         write(&report, Some("commit"), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(text.lines().count(), 1, "{text}");
-        assert!(
-            text.starts_with("warden: 1 checks passed in 0.30s (types 0.12s)"),
-            "{text}"
-        );
+        assert!(text.starts_with("warden: 1 checks passed in 0.30s (types 0.12s)"), "{text}");
     }
 }

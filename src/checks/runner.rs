@@ -147,12 +147,7 @@ impl<'a> Scheduler<'a> {
         let names: Vec<String> = self
             .active
             .iter()
-            .map(|a| {
-                format!(
-                    "{} (process group {})",
-                    self.checks[a.job.check].name, a.pgid
-                )
-            })
+            .map(|a| format!("{} (process group {})", self.checks[a.job.check].name, a.pgid))
             .collect();
         if !names.is_empty() {
             eprintln!(
@@ -210,10 +205,7 @@ impl<'a> Scheduler<'a> {
             return false;
         }
         let failed = deps.iter().find(|&&d| {
-            !matches!(
-                self.states[d].result,
-                Some(Status::Passed | Status::Skipped(_))
-            )
+            !matches!(self.states[d].result, Some(Status::Passed | Status::Skipped(_)))
         });
         if let Some(&d) = failed {
             let why = format!("after failed check {:?}", self.checks[d].name);
@@ -241,11 +233,7 @@ impl<'a> Scheduler<'a> {
             let mut words = base.clone();
             let paths = g.len();
             words.extend(g);
-            st.queue.push_back(Job {
-                check: i,
-                words,
-                paths,
-            });
+            st.queue.push_back(Job { check: i, words, paths });
         }
     }
 
@@ -274,16 +262,8 @@ impl<'a> Scheduler<'a> {
         second.extend(tail);
         let (a, b) = (words.len() - fixed, second.len() - fixed);
         let q = &mut self.states[job.check].queue;
-        q.push_front(Job {
-            check: job.check,
-            words: second,
-            paths: b,
-        });
-        q.push_front(Job {
-            check: job.check,
-            words,
-            paths: a,
-        });
+        q.push_front(Job { check: job.check, words: second, paths: b });
+        q.push_front(Job { check: job.check, words, paths: a });
     }
 
     fn track(&mut self, job: Job, mut child: std::process::Child, output: std::fs::File) {
@@ -298,14 +278,7 @@ impl<'a> Scheduler<'a> {
         let deadline = self.checks[job.check].timeout.map(|t| Instant::now() + t);
         self.states[job.check].running += 1;
         self.states[job.check].runs += 1;
-        self.active.push(Active {
-            id,
-            job,
-            pgid,
-            output,
-            deadline,
-            killed: None,
-        });
+        self.active.push(Active { id, job, pgid, output, deadline, killed: None });
     }
 
     fn wait_one(&mut self) {
@@ -398,10 +371,7 @@ impl<'a> Scheduler<'a> {
             .zip(self.states.iter_mut())
             .map(|(c, st)| CheckResult {
                 name: c.name.clone(),
-                status: st
-                    .result
-                    .take()
-                    .unwrap_or_else(|| Status::Skipped(stop_reason.into())),
+                status: st.result.take().unwrap_or_else(|| Status::Skipped(stop_reason.into())),
                 output: std::mem::take(&mut st.output),
                 duration: match (st.started, st.ended) {
                     (Some(a), Some(b)) => b - a,

@@ -70,9 +70,8 @@ pub struct ChecksSettings {
     /// Run checks at the same time: `true` (default: up to the number of cores), `false`
     /// (one at a time, in order) or a number of simultaneous commands.
     pub parallel: Option<Parallel>,
-    /// Stop at the first failure: kill the running checks and start no more.
-    #[serde(default)]
-    pub fail_fast: bool,
+    /// Stop at the first failure: kill the running checks and start no more (default false).
+    pub fail_fast: Option<bool>,
 }
 
 /// `run`: a command line or a list of words.
@@ -130,6 +129,17 @@ pub enum Parallel {
 }
 
 impl ChecksSettings {
+    /// Overrides these settings with those a later config layer sets.
+    pub fn merge(&mut self, later: ChecksSettings) {
+        self.parallel = later.parallel.or(self.parallel);
+        self.fail_fast = later.fail_fast.or(self.fail_fast);
+    }
+
+    /// True when the first failure stops the run.
+    pub fn fail_fast(&self) -> bool {
+        self.fail_fast.unwrap_or(false)
+    }
+
     /// How many commands may run at once (at least 1).
     pub fn jobs(&self) -> usize {
         let cores = || std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -150,9 +160,7 @@ fn de_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Er
     }
     match Raw::deserialize(d)? {
         Raw::Secs(s) => Ok(Some(Duration::from_secs(s))),
-        Raw::Text(t) => parse_duration(&t)
-            .map(Some)
-            .map_err(serde::de::Error::custom),
+        Raw::Text(t) => parse_duration(&t).map(Some).map_err(serde::de::Error::custom),
     }
 }
 
@@ -161,9 +169,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?} (try \"90s\", \"5m\")"))?;
+    let n: u64 =
+        num.parse().map_err(|_| format!("invalid duration {text:?} (try \"90s\", \"5m\")"))?;
     let d = match unit.trim() {
         "ms" => Duration::from_millis(n),
         "" | "s" => Duration::from_secs(n),

@@ -4,6 +4,9 @@
 //! public-by-design value that no rule may report). Owns decoding; not matching or output.
 
 pub mod checksum;
+mod common;
+
+pub use common::base36;
 pub mod decode;
 mod structural;
 
@@ -51,10 +54,7 @@ impl Verdict {
     }
     /// Accept with this confidence.
     pub fn confident(c: Confidence) -> Self {
-        Verdict::Accept(Accept {
-            confidence: Some(c),
-            ..Accept::default()
-        })
+        Verdict::Accept(Accept { confidence: Some(c), ..Accept::default() })
     }
     /// Adds a note to an acceptance.
     pub fn with_note(self, note: impl Into<String>) -> Self {
@@ -86,53 +86,33 @@ impl Verdict {
 
 /// Every validator name with a one-line description (for `warden rules list`).
 pub const VALIDATORS: &[(&str, &str)] = &[
-    (
-        "sentry-org-token",
-        "base64 JSON payload with iat and region_url",
-    ),
+    ("sentry-org-token", "base64 JSON payload with iat and region_url"),
     (
         "supabase-jwt",
         "JWT payload iss=supabase: service_role reported, anon/authenticated suppressed",
     ),
-    (
-        "jwt",
-        "decodable JWT header and payload; Supabase and known samples left to their rules",
-    ),
-    (
-        "upstash-redis-token",
-        "Upstash binary token layout raises confidence (never rejects)",
-    ),
-    (
-        "upstash-redis-token-strict",
-        "Upstash v2 binary layout required",
-    ),
-    (
-        "qstash-token",
-        "base64 JSON with UserID and Password/ApiKey; dev-server default suppressed",
-    ),
-    (
-        "mixed-alnum",
-        "at least one digit, one uppercase and one lowercase letter",
-    ),
+    ("jwt", "decodable JWT header and payload; Supabase and known samples left to their rules"),
+    ("upstash-redis-token", "Upstash binary token layout raises confidence (never rejects)"),
+    ("upstash-redis-token-strict", "Upstash v2 binary layout required"),
+    ("qstash-token", "base64 JSON with UserID and Password/ApiKey; dev-server default suppressed"),
+    ("mixed-alnum", "at least one digit, one uppercase and one lowercase letter"),
     ("not-hex40", "rejects 40-hex values (git SHAs)"),
-    (
-        "crc62-suffix",
-        "Base62 CRC32 checksum suffix raises confidence (never rejects)",
-    ),
+    ("crc62-suffix", "Base62 CRC32 checksum suffix raises confidence (never rejects)"),
     ("crc62-required", "Base62 CRC32 checksum suffix required"),
-    (
-        "db-url",
-        "rejects local hosts, example hosts and template passwords",
-    ),
+    ("db-url", "rejects local hosts, example hosts and template passwords"),
     ("key-material", "decoded key length raises confidence"),
+    ("onepassword-token", "base64 JSON payload of a 1Password service account"),
+    ("gcp-service-account", "client_email and private_key present in the JSON object"),
     (
-        "onepassword-token",
-        "base64 JSON payload of a 1Password service account",
+        "documented-example",
+        "suppresses documented example values (Azurite key, Stripe docs key) by hash",
     ),
-    (
-        "gcp-service-account",
-        "client_email and private_key present in the JSON object",
-    ),
+    ("gitlab-routable", "GitLab routable token: base36 CRC32 suffix required"),
+    ("aws-access-key-id", "a secret access key within 5 lines raises severity to critical"),
+    ("private-key-body", "PEM body is base64 (plus header lines), at least 64 characters"),
+    ("base64-pem", "base64 text decoding to a PEM private-key BEGIN line"),
+    ("discord-bot-token", "first segment decodes to a numeric user id (raises confidence)"),
+    ("google-api-key", "notes Firebase web config keys (semi-public) and API restrictions"),
 ];
 
 /// True when `name` is a known validator.
@@ -158,6 +138,13 @@ pub fn run(name: &str, c: &Candidate<'_>) -> Verdict {
         "key-material" => s::key_material(c),
         "onepassword-token" => s::onepassword_token(c),
         "gcp-service-account" => s::gcp_service_account(c),
+        "documented-example" => common::documented_example(c),
+        "gitlab-routable" => common::gitlab_routable(c),
+        "aws-access-key-id" => common::aws_access_key_id(c),
+        "private-key-body" => common::private_key_body(c),
+        "base64-pem" => common::base64_pem(c),
+        "discord-bot-token" => common::discord_bot_token(c),
+        "google-api-key" => common::google_api_key(c),
         _ => Verdict::ok(),
     }
 }

@@ -47,10 +47,7 @@ pub fn held(path: &Path) -> io::Result<Held> {
     if meta.is_dir() {
         return Ok(Held::Dir);
     }
-    Ok(Held::File {
-        sha256: sha256_file(path)?,
-        mode: meta.permissions().mode() & 0o7777,
-    })
+    Ok(Held::File { sha256: sha256_file(path)?, mode: meta.permissions().mode() & 0o7777 })
 }
 
 /// True for "no such file" and "a path component is not a directory".
@@ -87,10 +84,7 @@ pub fn copy_durable(src: &Path, dst: &Path) -> io::Result<()> {
 
 /// The temporary sibling used while replacing `path` (removed by recovery if left over).
 pub fn temp_sibling(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     path.with_file_name(format!(".{name}.warden-tmp"))
 }
 
@@ -141,12 +135,7 @@ mod tests {
         fs::write(&f, "x").unwrap();
         assert!(matches!(held(&f).unwrap(), Held::File { .. }));
         std::os::unix::fs::symlink("f", d.path().join("l")).unwrap();
-        assert_eq!(
-            held(&d.path().join("l")).unwrap(),
-            Held::Symlink {
-                target: b"f".to_vec()
-            }
-        );
+        assert_eq!(held(&d.path().join("l")).unwrap(), Held::Symlink { target: b"f".to_vec() });
         assert_eq!(held(d.path()).unwrap(), Held::Dir);
         assert_eq!(held(&f.join("below")).unwrap(), Held::Absent);
     }
@@ -158,12 +147,7 @@ mod tests {
         fs::write(&a, "hello").unwrap();
         fs::set_permissions(&a, fs::Permissions::from_mode(0o751)).unwrap();
         let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
-        File::options()
-            .write(true)
-            .open(&a)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        File::options().write(true).open(&a).unwrap().set_modified(old).unwrap();
         copy_durable(&a, &b).unwrap();
         assert_eq!(held(&a).unwrap(), held(&b).unwrap());
         assert_eq!(fs::metadata(&b).unwrap().modified().unwrap(), old);

@@ -38,9 +38,7 @@ pub struct Layout {
 impl Layout {
     /// The layout under `git_dir`.
     pub fn new(git_dir: &Path) -> Self {
-        Layout {
-            base: git_dir.join("warden"),
-        }
+        Layout { base: git_dir.join("warden") }
     }
     /// The committed journal.
     pub fn journal(&self) -> PathBuf {
@@ -110,11 +108,7 @@ pub fn read_manifest(journal: &Path) -> Result<Manifest> {
     let m: Manifest =
         serde_json::from_slice(&bytes).with_context(|| format!("{} is damaged", path.display()))?;
     if m.version != VERSION {
-        bail!(
-            "{} has version {}, this warden reads {VERSION}",
-            path.display(),
-            m.version
-        );
+        bail!("{} has version {}, this warden reads {VERSION}", path.display(), m.version);
     }
     Ok(m)
 }
@@ -123,11 +117,9 @@ pub fn read_manifest(journal: &Path) -> Result<Manifest> {
 pub fn read_staged(journal: &Path) -> Result<Option<Vec<Held>>> {
     let path = journal.join("staged.json");
     match fs::read(&path) {
-        Ok(b) => {
-            Ok(Some(serde_json::from_slice(&b).with_context(|| {
-                format!("{} is damaged", path.display())
-            })?))
-        }
+        Ok(b) => Ok(Some(
+            serde_json::from_slice(&b).with_context(|| format!("{} is damaged", path.display()))?,
+        )),
         Err(e) if fsops::is_missing(&e) => Ok(None),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }

@@ -28,9 +28,8 @@ use fsops::Held;
 use journal::{Entry, Layout, Manifest};
 
 /// The steps at which `WARDEN_TEST_KILL_AT=<step>` makes warden SIGKILL itself (tests only).
-pub const KILL_POINTS: &[&str] = &[
-    "lock", "backup", "journal", "staged", "swap", "swapped", "restore", "restored", "cleanup",
-];
+pub const KILL_POINTS: &[&str] =
+    &["lock", "backup", "journal", "staged", "swap", "swapped", "restore", "restored", "cleanup"];
 
 /// Test hook: SIGKILLs this process when `WARDEN_TEST_KILL_AT` names `step`.
 fn kill_point(step: &str) {
@@ -108,19 +107,13 @@ pub fn recover(repo: &Repository) -> Result<Option<Restored>> {
         // The working tree may have been moved since; the journal's paths are relative.
         manifest.root = root.as_os_str().as_bytes().to_vec();
     }
-    let guard = Guard {
-        layout,
-        manifest,
-        _lock: lock,
-        done: false,
-    };
+    let guard = Guard { layout, manifest, _lock: lock, done: false };
     guard.restore().map(Some)
 }
 
 fn has_done_dirs(layout: &Layout) -> bool {
     fs::read_dir(&layout.base).is_ok_and(|rd| {
-        rd.flatten()
-            .any(|e| e.file_name().as_bytes().starts_with(b"isolate.done-"))
+        rd.flatten().any(|e| e.file_name().as_bytes().starts_with(b"isolate.done-"))
     })
 }
 
@@ -138,9 +131,7 @@ fn remove_leftovers(layout: &Layout) {
 
 /// Sets aside the unstaged changes of the working tree of `repo`, if any.
 pub fn engage(repo: &Repository) -> Result<Option<Guard>> {
-    let root = repo
-        .workdir()
-        .ok_or_else(|| anyhow!("the repository has no working tree"))?;
+    let root = repo.workdir().ok_or_else(|| anyhow!("the repository has no working tree"))?;
     let paths = unstaged_paths(repo, root)?;
     if paths.is_empty() {
         return Ok(None);
@@ -154,12 +145,7 @@ pub fn engage(repo: &Repository) -> Result<Option<Guard>> {
         e.context("could not save your unstaged changes, so nothing was changed and the checks did not run")
     })?;
     kill_point("journal");
-    let mut guard = Guard {
-        layout,
-        manifest,
-        _lock: lock,
-        done: false,
-    };
+    let mut guard = Guard { layout, manifest, _lock: lock, done: false };
     if let Err(e) = guard.swap_in_staged() {
         let restored = guard.restore_inner();
         return Err(match restored {
@@ -187,10 +173,7 @@ fn unstaged_paths(repo: &Repository, root: &Path) -> Result<Vec<Vec<u8>>> {
         .context("comparing the working tree with the index")?;
     let mut out = Vec::new();
     for d in diff.deltas() {
-        if !matches!(
-            d.status(),
-            Delta::Modified | Delta::Deleted | Delta::Typechange
-        ) {
+        if !matches!(d.status(), Delta::Modified | Delta::Deleted | Delta::Typechange) {
             continue;
         }
         let path = d.old_file().path_bytes().unwrap_or_default().to_vec();
@@ -229,10 +212,7 @@ fn write_journal(layout: &Layout, root: &Path, paths: &[Vec<u8>]) -> Result<Mani
         manifest.entries.push(entry);
     }
     journal::write_json(&pending.join("manifest.json"), &manifest)?;
-    fs::write(
-        pending.join("RESTORE.txt"),
-        journal::instructions(&layout.journal(), &manifest),
-    )?;
+    fs::write(pending.join("RESTORE.txt"), journal::instructions(&layout.journal(), &manifest))?;
     fsops::sync_dir(&pending.join("files"))?;
     fsops::sync_dir(&pending)?;
     fs::rename(&pending, layout.journal())?;
@@ -253,11 +233,7 @@ fn back_up(root: &Path, pending: &Path, n: usize, path: &[u8]) -> Result<Entry> 
         }
         Held::Absent | Held::Dir => None,
     };
-    Ok(Entry {
-        path: path.to_vec(),
-        backup,
-        file,
-    })
+    Ok(Entry { path: path.to_vec(), backup, file })
 }
 
 /// Records the ancestors of `rel` that do not exist (shallowest first, each once).
@@ -361,9 +337,7 @@ impl Guard {
             return Ok(());
         };
         if now != *staged && now != Held::Absent {
-            report
-                .kept
-                .push((e.rel().to_path_buf(), self.keep_aside(e, &dst)?));
+            report.kept.push((e.rel().to_path_buf(), self.keep_aside(e, &dst)?));
         }
         self.put_back(e, &dst)?;
         report.restored += 1;
@@ -392,11 +366,8 @@ impl Guard {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let kept = self
-            .layout
-            .saved()
-            .join(format!("{stamp}-{}", std::process::id()))
-            .join(e.rel());
+        let kept =
+            self.layout.saved().join(format!("{stamp}-{}", std::process::id())).join(e.rel());
         if let Some(parent) = kept.parent() {
             fs::create_dir_all(parent)?;
         }
@@ -411,10 +382,7 @@ impl Guard {
     }
 
     fn delete_journal(&self) -> Result<()> {
-        let done = self
-            .layout
-            .base
-            .join(format!("isolate.done-{}", std::process::id()));
+        let done = self.layout.base.join(format!("isolate.done-{}", std::process::id()));
         fs::rename(self.journal(), &done).context("closing the journal")?;
         let _ = fsops::sync_dir(&self.layout.base);
         kill_point("cleanup");
@@ -463,10 +431,7 @@ fn checkout_index(m: &Manifest, dir: &Path) -> Result<()> {
     drop(stdin);
     let out = child.wait_with_output()?;
     if !out.status.success() {
-        bail!(
-            "git checkout-index failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        bail!("git checkout-index failed: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(())
 }

@@ -97,10 +97,7 @@ fn an_edit_made_during_the_run_is_kept_aside() {
     let r = guard.restore().unwrap();
     assert_eq!(read(&d, "a.txt"), "a unstaged\n");
     assert_eq!(r.kept.len(), 1);
-    assert_eq!(
-        fs::read_to_string(&r.kept[0].1).unwrap(),
-        "saved by the editor meanwhile\n"
-    );
+    assert_eq!(fs::read_to_string(&r.kept[0].1).unwrap(), "saved by the editor meanwhile\n");
 }
 
 #[test]

@@ -14,10 +14,7 @@ pub fn lint_repo() -> Repo {
         "lint.sh",
         "for f in \"$@\"; do if grep -q BAD \"$f\"; then echo \"BAD in $f\"; exit 3; fi; done",
     );
-    r.write(
-        "warden.toml",
-        "[[check]]\nname = \"lint\"\nrun = \"./lint.sh\"\nglob = \"*.txt\"\n",
-    );
+    r.write("warden.toml", "[[check]]\nname = \"lint\"\nrun = \"./lint.sh\"\nglob = \"*.txt\"\n");
     r.commit_all("init");
     r
 }
@@ -30,10 +27,7 @@ fn failing_check_blocks_with_name_command_status_and_output() {
     let o = r.warden(&["hook"]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("check \"lint\" failed (exit status 3)"),
-        "{err}"
-    );
+    assert!(err.contains("check \"lint\" failed (exit status 3)"), "{err}");
     assert!(err.contains("command: ./lint.sh 'b c.txt'"), "{err}");
     assert!(err.contains("BAD in b c.txt"), "{err}");
     assert!(err.contains("SKIP=lint"), "{err}");
@@ -64,11 +58,7 @@ fn git_commit_through_installed_hook_is_blocked_then_allowed() {
     cmd.args(["commit", "-qm", "x"]);
     let o = cmd.output().unwrap();
     assert!(!o.status.success(), "the commit must be blocked");
-    assert!(
-        stderr(&o).contains("check \"lint\" failed"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("check \"lint\" failed"), "{}", stderr(&o));
     r.write("x.txt", "ok\n");
     r.git(&["add", "x.txt"]);
     assert!(cmd.output().unwrap().status.success());
@@ -77,39 +67,23 @@ fn git_commit_through_installed_hook_is_blocked_then_allowed() {
 #[test]
 fn paths_with_spaces_and_quotes_arrive_intact() {
     let r = Repo::new();
-    r.script(
-        "log.sh",
-        "for f in \"$@\"; do printf '%s\\n' \"$f\" >> \"$LOG\"; done",
-    );
+    r.script("log.sh", "for f in \"$@\"; do printf '%s\\n' \"$f\" >> \"$LOG\"; done");
     let log = r.path().join("args.log");
     r.write(
         "warden.toml",
         &format!("[[check]]\nname = \"log\"\nrun = \"./log.sh\"\nenv = {{ LOG = {:?} }}\nglob = \"*.md\"\n", log.display().to_string()),
     );
     r.commit_all("init");
-    for p in [
-        "dir with space/a b.md",
-        "it's \"quoted\".md",
-        "-dash.md",
-        "ünï cødé.md",
-    ] {
+    for p in ["dir with space/a b.md", "it's \"quoted\".md", "-dash.md", "ünï cødé.md"] {
         r.write(p, "x\n");
         r.git(&["add", "--", p]);
     }
     let o = r.warden(&["hook"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let mut got: Vec<String> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect();
+    let mut got: Vec<String> =
+        std::fs::read_to_string(&log).unwrap().lines().map(String::from).collect();
     got.sort();
-    let mut want = vec![
-        "-dash.md",
-        "dir with space/a b.md",
-        "it's \"quoted\".md",
-        "ünï cødé.md",
-    ];
+    let mut want = vec!["-dash.md", "dir with space/a b.md", "it's \"quoted\".md", "ünï cødé.md"];
     want.sort();
     assert_eq!(got, want);
 }
@@ -133,37 +107,21 @@ fn five_thousand_staged_files_are_batched_under_the_real_argument_limit() {
     r.commit_all("init");
     let dir = "a-rather-long-directory-name-to-make-the-argument-list-big";
     for i in 0..5000 {
-        r.write(
-            &format!("{dir}/file number {i:05} with a long-ish name.txt"),
-            "x\n",
-        );
+        r.write(&format!("{dir}/file number {i:05} with a long-ish name.txt"), "x\n");
     }
     r.git(&["add", "-A"]);
     // A 512 KiB stack limit makes the kernel's argument limit its 128 KiB floor, while the
     // 5,000 paths need about 500 KiB: one run would fail with E2BIG.
     let mut cmd = r.cmd("sh");
-    cmd.args([
-        "-c",
-        "ulimit -s 512 && exec \"$0\" hook",
-        env!("CARGO_BIN_EXE_warden"),
-    ]);
+    cmd.args(["-c", "ulimit -s 512 && exec \"$0\" hook", env!("CARGO_BIN_EXE_warden")]);
     let o = cmd.output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    let counts: Vec<usize> = std::fs::read_to_string(&runs)
-        .unwrap()
-        .lines()
-        .map(|l| l.parse().unwrap())
-        .collect();
-    assert!(
-        counts.len() >= 4,
-        "expected several batches, got {counts:?}"
-    );
+    let counts: Vec<usize> =
+        std::fs::read_to_string(&runs).unwrap().lines().map(|l| l.parse().unwrap()).collect();
+    assert!(counts.len() >= 4, "expected several batches, got {counts:?}");
     assert_eq!(counts.iter().sum::<usize>(), 5000);
-    let mut files: Vec<String> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect();
+    let mut files: Vec<String> =
+        std::fs::read_to_string(&log).unwrap().lines().map(String::from).collect();
     files.sort();
     files.dedup();
     assert_eq!(files.len(), 5000, "every path exactly once");
@@ -190,10 +148,7 @@ fn timeout_kills_the_whole_process_group_and_says_so() {
     assert!(err.contains("its process group was killed"), "{err}");
     let pid = r.read("bg.pid");
     assert!(!pid.is_empty());
-    assert!(
-        wait_until_dead(&pid),
-        "the background child {pid} must be killed too"
-    );
+    assert!(wait_until_dead(&pid), "the background child {pid} must be killed too");
 }
 
 /// Two checks that each wait for the other to start: they pass only when run side by side.
@@ -240,10 +195,7 @@ fn sequential_checks_honour_after_and_priority() {
 fn fail_fast_cancels_running_checks_and_skips_the_rest() {
     let r = Repo::new();
     r.script("slow.sh", "echo $$ > slow.pid; sleep 60");
-    r.script(
-        "fail.sh",
-        "while [ ! -e slow.pid ]; do sleep 0.02; done; echo broken; exit 1",
-    );
+    r.script("fail.sh", "while [ ! -e slow.pid ]; do sleep 0.02; done; echo broken; exit 1");
     r.write(
         "warden.toml",
         "[checks]\nparallel = 2\nfail_fast = true\n\
@@ -263,10 +215,7 @@ fn fail_fast_cancels_running_checks_and_skips_the_rest() {
         "{err}"
     );
     assert!(wait_until_dead(&r.read("slow.pid")));
-    assert!(
-        !r.exists("later.ran"),
-        "fail_fast starts nothing after a failure"
-    );
+    assert!(!r.exists("later.ran"), "fail_fast starts nothing after a failure");
 }
 
 #[test]
@@ -310,10 +259,7 @@ fn skip_and_warden_skip() {
 #[test]
 fn monorepo_workdir_runs_inside_the_package_with_relative_paths() {
     let r = Repo::new();
-    r.script(
-        "packages/web/check.sh",
-        "pwd > ran-in.txt; printf '%s\\n' \"$@\" > args.txt",
-    );
+    r.script("packages/web/check.sh", "pwd > ran-in.txt; printf '%s\\n' \"$@\" > args.txt");
     r.write(
         "warden.toml",
         "[[check]]\nname = \"web\"\nrun = \"./check.sh\"\nworkdir = \"packages/web\"\nglob = \"*.ts\"\n",
@@ -326,10 +272,7 @@ fn monorepo_workdir_runs_inside_the_package_with_relative_paths() {
     let o = r.warden(&["hook"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let ran_in = r.read("packages/web/ran-in.txt");
-    assert!(
-        Path::new(ran_in.trim()).ends_with("packages/web"),
-        "{ran_in}"
-    );
+    assert!(Path::new(ran_in.trim()).ends_with("packages/web"), "{ran_in}");
     assert_eq!(r.read("packages/web/args.txt"), "src/a.ts\n");
 }
 
@@ -354,10 +297,7 @@ fn scan_never_runs_checks() {
 fn check_all_files_and_ref_range() {
     let r = Repo::new();
     r.script("log.sh", "printf '%s\\n' \"$@\" | sort > args.log");
-    r.write(
-        "warden.toml",
-        "[[check]]\nname = \"log\"\nrun = \"./log.sh\"\nglob = \"*.txt\"\n",
-    );
+    r.write("warden.toml", "[[check]]\nname = \"log\"\nrun = \"./log.sh\"\nglob = \"*.txt\"\n");
     r.write("one.txt", "1\n");
     r.commit_all("init");
     let base = r.git(&["rev-parse", "HEAD"]);
@@ -378,20 +318,13 @@ fn check_all_files_and_ref_range() {
 #[test]
 fn missing_command_and_broken_config_are_clear_errors() {
     let r = Repo::new();
-    r.write(
-        "warden.toml",
-        "[[check]]\nname = \"ghost\"\nrun = \"no-such-linter-xyz --fix\"\n",
-    );
+    r.write("warden.toml", "[[check]]\nname = \"ghost\"\nrun = \"no-such-linter-xyz --fix\"\n");
     r.commit_all("init");
     r.write("x.txt", "x\n");
     r.git(&["add", "x.txt"]);
     let o = r.warden(&["hook"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("command not found: no-such-linter-xyz"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("command not found: no-such-linter-xyz"), "{}", stderr(&o));
     r.write("warden.toml", "[checks]\nparallel = true\n\n[[check]]\nname = \"a\"\nrun = \"true\"\ntimeout = \"soon\"\n");
     let o = r.warden(&["hook"]);
     assert_eq!(o.status.code(), Some(2));
@@ -402,14 +335,8 @@ fn missing_command_and_broken_config_are_clear_errors() {
 #[test]
 fn init_writes_a_starter_config_and_prints_its_choices() {
     let r = Repo::new();
-    r.write(
-        "Cargo.toml",
-        "[package]\nname = \"x\"\nversion = \"0.1.0\"\n",
-    );
-    r.write(
-        "web/package.json",
-        "{\"scripts\": {\"typecheck\": \"tsc\"}}",
-    );
+    r.write("Cargo.toml", "[package]\nname = \"x\"\nversion = \"0.1.0\"\n");
+    r.write("web/package.json", "{\"scripts\": {\"typecheck\": \"tsc\"}}");
     r.write("web/biome.json", "{}");
     r.write("api/pyproject.toml", "[tool.mypy]\nstrict = true\n");
     let o = r.warden(&["init"]);
@@ -419,22 +346,11 @@ fn init_writes_a_starter_config_and_prints_its_choices() {
         assert!(out.contains(name), "{name} missing from: {out}");
     }
     let cfg = r.read("warden.toml");
-    assert!(
-        cfg.contains("run = \"cargo clippy --all-targets --quiet -- -D warnings\""),
-        "{cfg}"
-    );
+    assert!(cfg.contains("run = \"cargo clippy --all-targets --quiet -- -D warnings\""), "{cfg}");
     assert!(cfg.contains("workdir = \"web\""), "{cfg}");
     let o = r.warden(&["init"]);
-    assert!(
-        stdout(&o).contains("already has [[check]] tables"),
-        "{}",
-        stdout(&o)
-    );
-    assert_eq!(
-        r.read("warden.toml"),
-        cfg,
-        "an existing config with checks is left alone"
-    );
+    assert!(stdout(&o).contains("already has [[check]] tables"), "{}", stdout(&o));
+    assert_eq!(r.read("warden.toml"), cfg, "an existing config with checks is left alone");
 }
 
 #[test]
@@ -458,12 +374,7 @@ fn real_tsc_project_when_typescript_is_installed() {
     r.git(&["add", "src/a.ts"]);
     r.write("src/a.ts", "export const n: number = 2;\n");
     let o = r.warden(&["hook"]);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "the staged type error must be caught: {}",
-        stderr(&o)
-    );
+    assert_eq!(o.status.code(), Some(1), "the staged type error must be caught: {}", stderr(&o));
     assert!(stderr(&o).contains("TS2322"), "{}", stderr(&o));
     r.git(&["add", "src/a.ts"]);
     let o = r.warden(&["hook"]);
@@ -472,21 +383,15 @@ fn real_tsc_project_when_typescript_is_installed() {
 
 /// A program from `WARDEN_TEST_NODE_MODULES/.bin` or PATH, when node runs (never downloaded).
 fn find_node_tool(name: &str) -> Option<String> {
-    let node = std::process::Command::new("node")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status();
+    let node = std::process::Command::new("node").arg("--version").stdout(Stdio::null()).status();
     if !node.is_ok_and(|s| s.success()) {
         return None;
     }
     let from_env = std::env::var_os("WARDEN_TEST_NODE_MODULES")
         .map(|d| Path::new(&d).join(".bin").join(name))
         .filter(|p| p.exists());
-    let on_path = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(name))
-            .find(|p| p.exists())
-    });
+    let on_path = std::env::var_os("PATH")
+        .and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.exists()));
     from_env.or(on_path).map(|p| p.display().to_string())
 }
 
@@ -509,23 +414,13 @@ fn real_eslint_project_when_eslint_is_installed() {
         &format!("[[check]]\nname = \"lint\"\nrun = [{eslint:?}, \"--max-warnings=0\"]\nglob = \"*.js\"\n"),
     );
     r.commit_all("init");
-    r.write(
-        "src/new file.js",
-        "const unused = 2;\nexport const x = 1;\n",
-    );
+    r.write("src/new file.js", "const unused = 2;\nexport const x = 1;\n");
     r.git(&["add", "src/new file.js"]);
     r.write("src/new file.js", "export const x = 1;\n");
     let o = r.warden(&["hook"]);
     let err = stderr(&o);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "the staged lint error must be caught: {err}"
-    );
-    assert!(
-        err.contains("no-unused-vars") && err.contains("new file.js"),
-        "{err}"
-    );
+    assert_eq!(o.status.code(), Some(1), "the staged lint error must be caught: {err}");
+    assert!(err.contains("no-unused-vars") && err.contains("new file.js"), "{err}");
     r.git(&["add", "src/new file.js"]);
     let o = r.warden(&["hook"]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -552,11 +447,7 @@ fn files_each_none_shell_and_always_run() {
     each.sort();
     assert_eq!(each, ["2:each a.md", "2:each b c.md"], "one run per path");
     assert_eq!(r.read("none.log"), "1:none\n", "one run, no paths");
-    assert_eq!(
-        r.read("piped.log"),
-        "b c.md\na.md\n",
-        "paths as \"$@\" of the script"
-    );
+    assert_eq!(r.read("piped.log"), "b c.md\na.md\n", "paths as \"$@\" of the script");
     assert!(!r.exists("rs.log"), "no staged .rs file: not run");
     assert!(
         stderr(&o).contains("3 checks passed") && stderr(&o).contains("1 skipped"),
@@ -569,9 +460,5 @@ fn files_each_none_shell_and_always_run() {
     r.commit_all("always");
     let o = r.warden(&["hook"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(
-        r.read("always.log"),
-        "1:always\n",
-        "runs with nothing staged, without paths"
-    );
+    assert_eq!(r.read("always.log"), "1:always\n", "runs with nothing staged, without paths");
 }

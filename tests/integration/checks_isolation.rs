@@ -17,12 +17,7 @@ fn partially_staged_file_is_checked_as_staged_and_unstaged_edits_survive() {
     r.write("untracked.txt", "BAD but untracked\n");
     let before = r.snapshot();
     let o = r.warden(&["hook"]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "unstaged BAD must be invisible: {}",
-        stderr(&o)
-    );
+    assert_eq!(o.status.code(), Some(0), "unstaged BAD must be invisible: {}", stderr(&o));
     assert_eq!(r.snapshot(), before, "tree, index and stashes unchanged");
 
     r.write("a.txt", "one\nBAD staged\n");
@@ -30,12 +25,7 @@ fn partially_staged_file_is_checked_as_staged_and_unstaged_edits_survive() {
     r.write("a.txt", "one\ngood unstaged\n");
     let before = r.snapshot();
     let o = r.warden(&["hook"]);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "staged BAD must be seen: {}",
-        stderr(&o)
-    );
+    assert_eq!(o.status.code(), Some(1), "staged BAD must be seen: {}", stderr(&o));
     assert_eq!(r.snapshot(), before, "a failing check loses nothing");
     assert!(!r.exists(".git/warden/isolate"));
     assert!(r.git(&["stash", "list"]).is_empty());
@@ -50,36 +40,20 @@ fn nothing_unstaged_means_nothing_touched() {
     r.write("untracked.txt", "u\n");
     let stat = |p: &str| {
         let m = std::fs::metadata(r.path().join(p)).unwrap();
-        (
-            m.ino(),
-            m.mtime(),
-            m.mtime_nsec(),
-            m.ctime(),
-            m.ctime_nsec(),
-        )
+        (m.ino(), m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec())
     };
-    let before: Vec<_> = ["a.txt", "b.txt", "untracked.txt", "lint.sh"]
-        .map(stat)
-        .into();
+    let before: Vec<_> = ["a.txt", "b.txt", "untracked.txt", "lint.sh"].map(stat).into();
     assert!(r.warden(&["hook"]).status.success());
-    let after: Vec<_> = ["a.txt", "b.txt", "untracked.txt", "lint.sh"]
-        .map(stat)
-        .into();
+    let after: Vec<_> = ["a.txt", "b.txt", "untracked.txt", "lint.sh"].map(stat).into();
     assert_eq!(before, after);
-    assert!(
-        !r.exists(".git/warden"),
-        "no journal, no lock: nothing at all"
-    );
+    assert!(!r.exists(".git/warden"), "no journal, no lock: nothing at all");
 }
 
 #[test]
 fn crashing_check_is_reported_and_the_tree_restored() {
     let r = lint_repo();
     r.script("crash.sh", "kill -SEGV $$");
-    r.write(
-        "warden.toml",
-        "[[check]]\nname = \"crash\"\nrun = \"./crash.sh\"\n",
-    );
+    r.write("warden.toml", "[[check]]\nname = \"crash\"\nrun = \"./crash.sh\"\n");
     r.commit_all("crash");
     r.write("a.txt", "staged\n");
     r.git(&["add", "a.txt"]);
@@ -87,21 +61,14 @@ fn crashing_check_is_reported_and_the_tree_restored() {
     let before = r.snapshot();
     let o = r.warden(&["hook"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("killed by signal 11 (SIGSEGV)"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("killed by signal 11 (SIGSEGV)"), "{}", stderr(&o));
     assert_eq!(r.snapshot(), before);
 }
 
 #[test]
 fn ctrl_c_kills_each_running_check_group_and_restores_the_tree() {
     let r = Repo::new();
-    r.script(
-        "slow.sh",
-        "sleep 60 & echo $! > \"$1.bg\"; echo $$ > \"$1.pid\"; wait",
-    );
+    r.script("slow.sh", "sleep 60 & echo $! > \"$1.bg\"; echo $$ > \"$1.pid\"; wait");
     r.write(
         "warden.toml",
         "[checks]\nparallel = 2\n[[check]]\nname = \"one\"\nrun = \"./slow.sh one\"\nfiles = \"none\"\n[[check]]\nname = \"two\"\nrun = \"./slow.sh two\"\nfiles = \"none\"\n",
@@ -112,11 +79,7 @@ fn ctrl_c_kills_each_running_check_group_and_restores_the_tree() {
     r.git(&["add", "a.txt"]);
     r.write("a.txt", "unstaged\n");
     let before = r.snapshot();
-    let child = r
-        .warden_cmd(&["hook"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = r.warden_cmd(&["hook"]).stderr(Stdio::piped()).spawn().unwrap();
     assert!(wait_for(&r.path().join("one.pid")) && wait_for(&r.path().join("two.pid")));
     assert_eq!(r.read("a.txt"), "staged\n", "checks see the staged version");
     let kill = std::process::Command::new("kill")
@@ -185,11 +148,8 @@ fn messy_repo(check: &str) -> Repo {
     std::fs::remove_file(r.path().join("link")).unwrap();
     std::os::unix::fs::symlink("b.txt", r.path().join("link")).unwrap();
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(
-        r.path().join("tool.sh"),
-        std::fs::Permissions::from_mode(0o644),
-    )
-    .unwrap();
+    std::fs::set_permissions(r.path().join("tool.sh"), std::fs::Permissions::from_mode(0o644))
+        .unwrap();
     r.write("untracked.txt", "mine\n");
     r.write("ut/deep/u.txt", "deep\n");
     r
@@ -217,11 +177,7 @@ fn sigkill_at_every_step_is_recovered_byte_for_byte() {
         "if [ ! -e .git/killed-once ]; then touch .git/killed-once; kill -9 $PPID; sleep 1; exit 1; fi\n{STAGED_ONLY}"
     );
     for step in steps.iter().copied().chain(["check"]) {
-        let check = if step == "check" {
-            kill_in_check.as_str()
-        } else {
-            STAGED_ONLY
-        };
+        let check = if step == "check" { kill_in_check.as_str() } else { STAGED_ONLY };
         let r = messy_repo(check);
         let before = r.snapshot();
         let o = r.warden_env(&["hook"], &[("WARDEN_TEST_KILL_AT", step)]);
@@ -261,10 +217,7 @@ fn sigkill_during_recovery_is_recovered_too() {
 fn a_file_changed_while_checks_ran_is_kept_not_lost() {
     let r = lint_repo();
     r.script("fixer.sh", "echo 'fixed by a formatter' > a.txt");
-    r.write(
-        "warden.toml",
-        "[[check]]\nname = \"fixer\"\nrun = \"./fixer.sh\"\nfiles = \"none\"\n",
-    );
+    r.write("warden.toml", "[[check]]\nname = \"fixer\"\nrun = \"./fixer.sh\"\nfiles = \"none\"\n");
     r.commit_all("fixer");
     r.write("a.txt", "staged\n");
     r.git(&["add", "a.txt"]);
@@ -274,17 +227,8 @@ fn a_file_changed_while_checks_ran_is_kept_not_lost() {
     assert_eq!(r.read("a.txt"), "unstaged\n");
     let err = stderr(&o);
     assert!(err.contains("a.txt changed while the checks ran"), "{err}");
-    let kept = err
-        .split("kept at ")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .next()
-        .unwrap();
-    assert_eq!(
-        std::fs::read_to_string(kept).unwrap(),
-        "fixed by a formatter\n"
-    );
+    let kept = err.split("kept at ").nth(1).unwrap().lines().next().unwrap();
+    assert_eq!(std::fs::read_to_string(kept).unwrap(), "fixed by a formatter\n");
 }
 
 /// Journal files left under `.git/warden` (the lock file and kept versions are fine).
@@ -303,10 +247,7 @@ fn leftovers(r: &Repo) -> Vec<String> {
 fn git_commit_with_paths_checks_exactly_what_is_committed() {
     let r = Repo::new();
     r.script("show.sh", "cat a.txt b.txt > seen.log");
-    r.write(
-        "warden.toml",
-        "[[check]]\nname = \"show\"\nrun = \"./show.sh\"\nfiles = \"none\"\n",
-    );
+    r.write("warden.toml", "[[check]]\nname = \"show\"\nrun = \"./show.sh\"\nfiles = \"none\"\n");
     r.write("a.txt", "a\n");
     r.write("b.txt", "b\n");
     r.commit_all("init");
@@ -315,11 +256,7 @@ fn git_commit_with_paths_checks_exactly_what_is_committed() {
     r.git(&["add", "a.txt"]);
     r.write("a.txt", "a unstaged\n");
     r.write("b.txt", "b committed by path\n");
-    let o = r
-        .cmd("git")
-        .args(["commit", "-q", "-m", "only b", "b.txt"])
-        .output()
-        .unwrap();
+    let o = r.cmd("git").args(["commit", "-q", "-m", "only b", "b.txt"]).output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         r.read("seen.log"),
@@ -362,9 +299,7 @@ before=$(state); fill; truncate -s -65536 ../filler; run two; rm ../filler
 #[test]
 fn full_disk_changes_nothing_and_blocks() {
     let (mnt, log) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let probe = std::process::Command::new("unshare")
-        .args(["-rm", "true"])
-        .status();
+    let probe = std::process::Command::new("unshare").args(["-rm", "true"]).status();
     if !probe.is_ok_and(|s| s.success()) {
         eprintln!("skipped: cannot create a mount namespace here (unshare -rm)");
         return;
@@ -383,23 +318,9 @@ fn full_disk_changes_nothing_and_blocks() {
         eprintln!("skipped: cannot mount a tmpfs here: {}", stderr(&o));
         return;
     }
-    for want in [
-        "one rc=2",
-        "one same",
-        "two rc=2",
-        "two same",
-        "three rc=0",
-        "three same",
-    ] {
-        assert!(
-            out.contains(want),
-            "{want:?} missing:\n{out}\n{}",
-            stderr(&o)
-        );
+    for want in ["one rc=2", "one same", "two rc=2", "two same", "three rc=0", "three same"] {
+        assert!(out.contains(want), "{want:?} missing:\n{out}\n{}", stderr(&o));
     }
-    assert!(
-        out.contains("could not save your unstaged changes"),
-        "{out}"
-    );
+    assert!(out.contains("could not save your unstaged changes"), "{out}");
     assert!(out.contains("your files are back as they were"), "{out}");
 }

@@ -31,10 +31,7 @@ pub struct Repo {
 impl Repo {
     /// `git init` with a user, no system config, HOME in a temporary directory.
     pub fn new() -> Repo {
-        let repo = Repo {
-            dir: tempfile::tempdir().unwrap(),
-            home: tempfile::tempdir().unwrap(),
-        };
+        let repo = Repo { dir: tempfile::tempdir().unwrap(), home: tempfile::tempdir().unwrap() };
         repo.git(&["init", "-q", "-b", "main"]);
         repo.git(&["config", "user.name", "Test"]);
         repo.git(&["config", "user.email", "test@example.com"]);
@@ -69,11 +66,7 @@ impl Repo {
         let mut cmd = Command::new("git");
         self.env(&mut cmd);
         let out = cmd.args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -148,13 +141,7 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Node>) {
             walk(root, &p, out);
         } else {
             let mode = meta.permissions().mode();
-            out.insert(
-                rel,
-                Node::File {
-                    mode,
-                    bytes: fs::read(&p).unwrap(),
-                },
-            );
+            out.insert(rel, Node::File { mode, bytes: fs::read(&p).unwrap() });
         }
     }
 }
@@ -172,10 +159,7 @@ pub fn is_dead(pid: &str) -> bool {
     let stat = fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
     match stat {
         Err(_) => true,
-        Ok(s) => s
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Ok(s) => s.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
     }
 }
 
