@@ -12,7 +12,7 @@ use crate::rules::{Confidence, Severity};
 /// SHA-256 (hex) of documented example values that appear in countless repositories and
 /// grant nothing: stored as hashes so the literals stay out of this repository.
 /// * the Azurite / Azure Storage Emulator account key (`devstoreaccount1`);
-/// * the Stripe docs sample test secret key;
+/// * the two Stripe docs sample test secret keys;
 /// * the example Google API keys of github.com/firebase/firebase-android-sdk (the list
 ///   gitleaks allow-lists in `cmd/generate/config/rules/gcp.go`).
 const DOCUMENTED_EXAMPLES: &[(&str, &str)] = &[
@@ -23,6 +23,10 @@ const DOCUMENTED_EXAMPLES: &[(&str, &str)] = &[
     (
         "2cafc0970149a84f3b9e62eaf169f36f59907a3b3e31f7b82e68c69cd27f7326",
         "Stripe documentation sample test key",
+    ),
+    (
+        "f2d6ca16515033e5dce14eba840b979d27b5cbae24bb3e5bf484339667f86397",
+        "Stripe documentation sample test key (older docs)",
     ),
     ("27a9a42931dff7eb2f8434e20a9bce976ea364e7bee49187f19d5cfeca9c7045", FIREBASE_SDK),
     ("49f777db995e8260da7ca9ffdf0c08d66f0453e97ec967018baf2cdfe3b582d0", FIREBASE_SDK),
@@ -246,7 +250,7 @@ mod tests {
         let hay = b"KEY=Zk3q9PLm2Xc8Vn4R";
         assert!(accepted(&documented_example(&cand(hay, b"Zk3q9PLm2Xc8Vn4R"))));
         // The stored hashes are of full values; a prefix never matches.
-        assert_eq!(DOCUMENTED_EXAMPLES.len(), 18);
+        assert_eq!(DOCUMENTED_EXAMPLES.len(), 19);
         assert!(DOCUMENTED_EXAMPLES.iter().all(|(h, _)| h.len() == 64));
     }
 
