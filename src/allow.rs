@@ -58,11 +58,8 @@ pub fn build(
 ) -> Result<Allow, (String, String)> {
     let mut set = GlobSetBuilder::new();
     for p in paths {
-        let pattern = if p.contains('/') {
-            p.trim_start_matches('/').to_string()
-        } else {
-            format!("**/{p}")
-        };
+        let pattern =
+            if p.contains('/') { p.trim_start_matches('/').to_string() } else { format!("**/{p}") };
         let glob = GlobBuilder::new(&pattern)
             .literal_separator(true)
             .build()
@@ -116,9 +113,8 @@ pub fn inline_marker(haystack: &[u8], offset: usize) -> Option<&'static str> {
     let start = memchr::memrchr(b'\n', &haystack[..offset]).map_or(0, |i| i + 1);
     let end = memchr::memchr(b'\n', &haystack[offset..]).map_or(haystack.len(), |i| offset + i);
     let line = &haystack[start..end];
-    if let Some(m) = INLINE_MARKERS
-        .iter()
-        .find(|m| memchr::memmem::find(line, m.as_bytes()).is_some())
+    if let Some(m) =
+        INLINE_MARKERS.iter().find(|m| memchr::memmem::find(line, m.as_bytes()).is_some())
     {
         return Some(m);
     }

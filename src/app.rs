@@ -73,21 +73,10 @@ fn run_scan(cwd: &Path, args: &ScanArgs) -> Result<Outcome> {
     }
     let root = cwd.join(args.path.clone().unwrap_or_else(|| PathBuf::from(".")));
     let started = Instant::now();
-    let config_root = if root.is_dir() {
-        root.clone()
-    } else {
-        cwd.to_path_buf()
-    };
+    let config_root = if root.is_dir() { root.clone() } else { cwd.to_path_buf() };
     let config = load_config(&out, &config_root)?;
     let items = dir::items(&root).map_err(|e| anyhow!(e))?;
-    let report = scan_items(
-        &items,
-        &dir::FileReader,
-        &config,
-        &out,
-        "directory",
-        started,
-    )?;
+    let report = scan_items(&items, &dir::FileReader, &config, &out, "directory", started)?;
     emit(&report, &out, false)
 }
 
@@ -100,9 +89,7 @@ fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> 
         // NOTE: nothing staged means no config or rule parsing at all: the fast path.
         return Ok(Outcome::Clean);
     }
-    let root = repo
-        .workdir()
-        .map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
+    let root = repo.workdir().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
     let config = load_config(out, &root)?;
     if config.scan.all_lines == Some(true) {
         items.iter_mut().for_each(|i| i.scope = LineScope::All);
@@ -123,11 +110,7 @@ fn load_config(out: &OutputSettings, root: &Path) -> Result<Config> {
 /// Builtin rules plus the config's custom rules and rule files, minus disabled ids.
 pub fn rule_set(config: &Config) -> Result<RuleSet, ConfigError> {
     let mut set = RuleSet::builtin()?;
-    let base = config
-        .source
-        .as_ref()
-        .and_then(|p| p.parent())
-        .unwrap_or(Path::new("."));
+    let base = config.source.as_ref().and_then(|p| p.parent()).unwrap_or(Path::new("."));
     for file in &config.rules.files {
         set.add_file(&base.join(file))?;
     }
@@ -246,10 +229,9 @@ fn run_uninstall(cwd: &Path, force: bool) -> Result<Outcome> {
     let dir = install::hooks_dir(&repo)?;
     match install::uninstall(&dir, force)? {
         install::Action::Removed(p) => println!("removed {}", p.display()),
-        install::Action::Restored(p) => println!(
-            "removed warden's hook and restored the previous {}",
-            p.display()
-        ),
+        install::Action::Restored(p) => {
+            println!("removed warden's hook and restored the previous {}", p.display())
+        }
         install::Action::Nothing(msg) => println!("{msg}"),
         other => bail!("unexpected uninstall result {other:?}"),
     }
@@ -271,17 +253,8 @@ fn run_rules(cwd: &Path, cmd: RulesCommand) -> Result<Outcome> {
             for f in &failures {
                 println!("{}: rule {}: {}", file.display(), f.rule, f.message);
             }
-            println!(
-                "{}: {} rules, {} problems",
-                file.display(),
-                set.len(),
-                failures.len()
-            );
-            Ok(if failures.is_empty() {
-                Outcome::Clean
-            } else {
-                Outcome::Findings
-            })
+            println!("{}: {} rules, {} problems", file.display(), set.len(), failures.len());
+            Ok(if failures.is_empty() { Outcome::Clean } else { Outcome::Findings })
         }
         RulesCommand::Explain { id } => {
             let config = Config::discover(cwd)?;

@@ -133,9 +133,7 @@ impl Config {
 
     /// The file name for error messages.
     pub fn file_name(&self) -> String {
-        self.source
-            .as_ref()
-            .map_or_else(|| FILE_NAME.to_string(), |p| p.display().to_string())
+        self.source.as_ref().map_or_else(|| FILE_NAME.to_string(), |p| p.display().to_string())
     }
 
     /// The line where `needle` first appears in the config text (0 when unknown).

@@ -89,10 +89,7 @@ mod tests {
 
     #[test]
     fn nul_bytes_mean_binary() {
-        assert!(matches!(
-            prepare(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\x01\x02"),
-            Content::Binary
-        ));
+        assert!(matches!(prepare(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\x01\x02"), Content::Binary));
         assert!(matches!(prepare(b"plain"), Content::Text(_)));
     }
 }

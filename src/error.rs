@@ -8,20 +8,10 @@ use thiserror::Error;
 pub enum RuleError {
     /// The TOML does not parse or does not fit the schema.
     #[error("{file}:{line}:{col}: invalid rule file: {message}")]
-    Parse {
-        file: String,
-        line: usize,
-        col: usize,
-        message: String,
-    },
+    Parse { file: String, line: usize, col: usize, message: String },
     /// A rule parsed but is unusable (bad regex, duplicate id…).
     #[error("{file}:{line}: rule {id:?}: {message}")]
-    Invalid {
-        file: String,
-        line: usize,
-        id: String,
-        message: String,
-    },
+    Invalid { file: String, line: usize, id: String, message: String },
     /// The file could not be read.
     #[error("{file}: {message}")]
     Io { file: String, message: String },
@@ -32,20 +22,10 @@ pub enum RuleError {
 pub enum ConfigError {
     /// The TOML does not parse or does not fit the schema.
     #[error("{file}:{line}:{col}: invalid config: {message}")]
-    Parse {
-        file: String,
-        line: usize,
-        col: usize,
-        message: String,
-    },
+    Parse { file: String, line: usize, col: usize, message: String },
     /// A value parsed but is unusable (bad glob or regex).
     #[error("{file}:{line}: {key}: {message}")]
-    Invalid {
-        file: String,
-        line: usize,
-        key: String,
-        message: String,
-    },
+    Invalid { file: String, line: usize, key: String, message: String },
     /// A custom rule in the config is broken.
     #[error(transparent)]
     Rule(#[from] RuleError),
@@ -59,20 +39,12 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
-    let col = String::from_utf8_lossy(&before[line_start..])
-        .chars()
-        .count()
-        + 1;
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
     (line, col)
 }
 
 /// 1-based line of the first line in `text` that contains `needle` (0 when absent).
 pub fn line_of(text: &str, needle: &str) -> usize {
-    text.lines()
-        .position(|l| l.contains(needle))
-        .map_or(0, |i| i + 1)
+    text.lines().position(|l| l.contains(needle)).map_or(0, |i| i + 1)
 }

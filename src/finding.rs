@@ -53,11 +53,7 @@ pub fn secret_hash(secret: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(b"warden-fingerprint-v1:");
     h.update(secret);
-    h.finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 /// The fingerprint of a secret found by a rule: `rule:hash`.

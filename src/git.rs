@@ -12,11 +12,7 @@ use git2::{DiffOptions, Oid, Repository, Tree};
 /// GIT_INDEX_FILE…) when set, else by discovery from `start`.
 pub fn open(start: &Path) -> Result<Repository> {
     let from_env = std::env::var_os("GIT_DIR").is_some();
-    let repo = if from_env {
-        Repository::open_from_env()
-    } else {
-        Repository::discover(start)
-    };
+    let repo = if from_env { Repository::open_from_env() } else { Repository::discover(start) };
     repo.with_context(|| format!("{}: not inside a git repository", start.display()))
 }
 
@@ -25,11 +21,7 @@ pub fn open(start: &Path) -> Result<Repository> {
 pub fn index(repo: &Repository) -> Result<git2::Index> {
     if let Some(path) = std::env::var_os("GIT_INDEX_FILE") {
         let path = PathBuf::from(path);
-        let path = if path.is_absolute() {
-            path
-        } else {
-            std::env::current_dir()?.join(path)
-        };
+        let path = if path.is_absolute() { path } else { std::env::current_dir()?.join(path) };
         return git2::Index::open(&path)
             .with_context(|| format!("reading index {}", path.display()));
     }
@@ -39,9 +31,7 @@ pub fn index(repo: &Repository) -> Result<git2::Index> {
 /// The tree of HEAD, or `None` on an unborn branch (before the first commit).
 pub fn head_tree(repo: &Repository) -> Result<Option<Tree<'_>>> {
     match repo.head() {
-        Ok(head) => Ok(Some(
-            head.peel_to_tree().context("resolving HEAD to a tree")?,
-        )),
+        Ok(head) => Ok(Some(head.peel_to_tree().context("resolving HEAD to a tree")?)),
         Err(e)
             if e.code() == git2::ErrorCode::UnbornBranch
                 || e.code() == git2::ErrorCode::NotFound =>

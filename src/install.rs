@@ -47,10 +47,7 @@ pub fn hooks_dir(repo: &Repository) -> Result<PathBuf> {
 
 /// The script for the binary at `bin`.
 pub fn render(bin: &Path) -> String {
-    TEMPLATE.replace(
-        "@WARDEN_BIN@",
-        &bin.display().to_string().replace('\'', "'\\''"),
-    )
+    TEMPLATE.replace("@WARDEN_BIN@", &bin.display().to_string().replace('\'', "'\\''"))
 }
 
 /// Installs the hook into `dir`, run by the binary at `bin`.
@@ -63,10 +60,7 @@ pub fn install(dir: &Path, bin: &Path) -> Result<Action> {
         None => Action::Installed(hook.clone()),
         Some(text) if text.contains(MARKER) => {
             if text == script {
-                return Ok(Action::Nothing(format!(
-                    "{} is already up to date",
-                    hook.display()
-                )));
+                return Ok(Action::Nothing(format!("{} is already up to date", hook.display())));
             }
             Action::Updated(hook.clone())
         }
@@ -81,10 +75,7 @@ pub fn install(dir: &Path, bin: &Path) -> Result<Action> {
             }
             fs::rename(&hook, &previous)
                 .with_context(|| format!("moving {} aside", hook.display()))?;
-            Action::Chained {
-                hook: hook.clone(),
-                previous,
-            }
+            Action::Chained { hook: hook.clone(), previous }
         }
     };
     write_executable(&hook, &script)?;
@@ -158,19 +149,10 @@ mod tests {
         let hook = dir.path().join("pre-commit");
         fs::write(&hook, "#!/bin/sh\necho old\n").unwrap();
         let bin = Path::new("/opt/it's/warden");
-        assert!(matches!(
-            install(dir.path(), bin).unwrap(),
-            Action::Chained { .. }
-        ));
+        assert!(matches!(install(dir.path(), bin).unwrap(), Action::Chained { .. }));
         assert!(fs::read_to_string(&hook).unwrap().contains(MARKER));
-        assert!(matches!(
-            install(dir.path(), bin).unwrap(),
-            Action::Nothing(_)
-        ));
-        assert!(matches!(
-            uninstall(dir.path(), false).unwrap(),
-            Action::Restored(_)
-        ));
+        assert!(matches!(install(dir.path(), bin).unwrap(), Action::Nothing(_)));
+        assert!(matches!(uninstall(dir.path(), false).unwrap(), Action::Restored(_)));
         assert_eq!(fs::read_to_string(&hook).unwrap(), "#!/bin/sh\necho old\n");
     }
 
@@ -183,9 +165,6 @@ mod tests {
         text.push_str("echo mine\n");
         fs::write(&hook, text).unwrap();
         assert!(uninstall(dir.path(), false).is_err());
-        assert!(matches!(
-            uninstall(dir.path(), true).unwrap(),
-            Action::Removed(_)
-        ));
+        assert!(matches!(uninstall(dir.path(), true).unwrap(), Action::Removed(_)));
     }
 }

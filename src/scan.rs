@@ -97,10 +97,7 @@ pub fn run(
         let mut scratch = Scratch::default();
         items.iter().map(|i| per_item(&mut scratch, i)).collect()
     } else {
-        items
-            .par_iter()
-            .map_init(Scratch::default, per_item)
-            .collect()
+        items.par_iter().map_init(Scratch::default, per_item).collect()
     };
     let mut out = ScanOutput::default();
     for p in parts {
@@ -109,8 +106,7 @@ pub fn run(
         out.stats.merge(p.stats);
     }
     out.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    out.explained
-        .sort_by(|a, b| (&a.path, a.line, &a.rule).cmp(&(&b.path, b.line, &b.rule)));
+    out.explained.sort_by(|a, b| (&a.path, a.line, &a.rule).cmp(&(&b.path, b.line, &b.rule)));
     out.stats.errors.sort();
     out
 }
@@ -157,21 +153,14 @@ fn scan_item(
     out.stats.blobs += 1;
     out.stats.bytes += bytes.len() as u64;
     let mut raw = Vec::new();
-    if let Err(e) = matcher.scan(&text, scratch, &mut raw) {
+    if let Err(e) = matcher.scan(&text, Some(&path), scratch, &mut raw) {
         out.stats.errors.push(format!("{path}: {e}"));
         return out;
     }
     if raw.is_empty() {
         return out;
     }
-    let ctx = ItemContext {
-        item,
-        path: &path,
-        text: &text,
-        matcher,
-        allow,
-        opts,
-    };
+    let ctx = ItemContext { item, path: &path, text: &text, matcher, allow, opts };
     ctx.collect(&raw, reader, &mut out);
     out
 }
@@ -240,11 +229,7 @@ impl ItemContext<'_> {
         let rule = self.matcher.rule(m.rule);
         let secret = &self.text[m.secret.clone()];
         let (line, column, end_column) = finding::location(self.text, m.secret.start, m.secret.end);
-        let severity = if demoted_path(self.path) {
-            m.severity.demoted()
-        } else {
-            m.severity
-        };
+        let severity = if demoted_path(self.path) { m.severity.demoted() } else { m.severity };
         Finding {
             rule: rule.id.clone(),
             provider: rule.provider.clone(),
@@ -279,24 +264,9 @@ impl ItemContext<'_> {
 
 /// Documentation, example and test paths: severity drops one level there.
 pub fn demoted_path(path: &str) -> bool {
-    const DIRS: &[&str] = &[
-        "test",
-        "tests",
-        "fixtures",
-        "testdata",
-        "examples",
-        "docs",
-        "__tests__",
-        "spec",
-    ];
+    const DIRS: &[&str] =
+        &["test", "tests", "fixtures", "testdata", "examples", "docs", "__tests__", "spec"];
     let lower = path.to_ascii_lowercase();
-    let in_dir = lower
-        .split('/')
-        .rev()
-        .skip(1)
-        .any(|seg| DIRS.contains(&seg));
-    in_dir
-        || [".example", ".sample", ".md"]
-            .iter()
-            .any(|s| lower.ends_with(s))
+    let in_dir = lower.split('/').rev().skip(1).any(|seg| DIRS.contains(&seg));
+    in_dir || [".example", ".sample", ".md"].iter().any(|s| lower.ends_with(s))
 }

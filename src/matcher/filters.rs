@@ -53,6 +53,12 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "dummy",
     "redacted",
     "<redacted>",
+    "super-secret",
+    "super_secret",
+    "supersecret",
+    "django-insecure",
+    "not-a-secret",
+    "notasecret",
 ];
 
 /// Why a captured value is a placeholder or reference rather than a secret, if it is one.
@@ -99,11 +105,8 @@ fn trivial_body(s: &[u8]) -> bool {
     let (mut rep, mut seq) = (1, 1);
     for w in s.windows(2) {
         rep = if w[1] == w[0] { rep + 1 } else { 1 };
-        seq = if w[1] == w[0].wrapping_add(1) && w[0].is_ascii_alphanumeric() {
-            seq + 1
-        } else {
-            1
-        };
+        seq =
+            if w[1] == w[0].wrapping_add(1) && w[0].is_ascii_alphanumeric() { seq + 1 } else { 1 };
         if rep >= 8 || seq >= 8 {
             return true;
         }
@@ -112,14 +115,7 @@ fn trivial_body(s: &[u8]) -> bool {
 }
 
 const DENY_WORDS: &[&str] = &["ID", "URL", "URI", "SHA", "RELEASE", "ENDPOINT", "HOST"];
-const DENY_PARTS: &[&str] = &[
-    "HASH",
-    "CHECKSUM",
-    "DIGEST",
-    "PUBLIC",
-    "PUBLISHABLE",
-    "ANON",
-];
+const DENY_PARTS: &[&str] = &["HASH", "CHECKSUM", "DIGEST", "PUBLIC", "PUBLISHABLE", "ANON"];
 
 /// Why a key name (the text a context rule matched before the value) is never a secret
 /// binding (`RAILWAY_PROJECT_ID`, `SENTRY_RELEASE`, `NEXT_PUBLIC_…`), if it is one.

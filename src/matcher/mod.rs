@@ -10,7 +10,7 @@ pub mod prefilter;
 use std::ops::Range;
 use std::sync::OnceLock;
 
-use regex::bytes::{Regex, RegexBuilder};
+use regex::bytes::Regex;
 
 use crate::rules::{Confidence, Rule, RuleKind, RuleSet, Severity};
 use crate::validate::{self, Candidate, Verdict};
@@ -56,6 +56,7 @@ pub struct RawMatch {
 struct CompiledRule {
     rule: Rule,
     regex: OnceLock<Result<Regex, String>>,
+    path: OnceLock<Option<Regex>>,
 }
 
 /// Builds a [`Matcher`] from a rule set; once built its rules cannot change.
@@ -66,27 +67,25 @@ pub struct MatcherBuilder {
 impl MatcherBuilder {
     /// Starts from a rule set.
     pub fn new(set: &RuleSet) -> Self {
-        MatcherBuilder {
-            rules: set.rules().to_vec(),
-        }
+        MatcherBuilder { rules: set.rules().to_vec() }
     }
     /// Builds the keyword automaton (regexes stay uncompiled until needed).
     pub fn build(self) -> Matcher {
-        let prefilter = Prefilter::new(
-            self.rules
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (i, r.keywords.as_slice())),
-        );
+        let path_rules = self
+            .rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.path.is_some())
+            .map(|(i, _)| i)
+            .collect();
+        let prefilter =
+            Prefilter::new(self.rules.iter().enumerate().map(|(i, r)| (i, r.keywords.as_slice())));
         let rules = self
             .rules
             .into_iter()
-            .map(|rule| CompiledRule {
-                rule,
-                regex: OnceLock::new(),
-            })
+            .map(|rule| CompiledRule { rule, regex: OnceLock::new(), path: OnceLock::new() })
             .collect();
-        Matcher { rules, prefilter }
+        Matcher { rules, prefilter, path_rules }
     }
 }
 
@@ -94,6 +93,8 @@ impl MatcherBuilder {
 pub struct Matcher {
     rules: Vec<CompiledRule>,
     prefilter: Prefilter,
+    /// Rules restricted to some paths.
+    path_rules: Vec<usize>,
 }
 
 /// Per-thread scratch buffers, reused across blobs.
@@ -132,25 +133,45 @@ impl Matcher {
         let cr = &self.rules[index];
         cr.regex
             .get_or_init(|| {
-                RegexBuilder::new(&cr.rule.regex)
-                    .size_limit(64 << 20)
-                    .build()
-                    .map_err(|e| format!("rule {}: {e}", cr.rule.id))
+                crate::rules::compile(&cr.rule.regex)
+                    .map_err(|e| format!("rule {}: invalid regex: {e}", cr.rule.id))
             })
             .as_ref()
             .map_err(Clone::clone)
     }
 
-    /// Scans `haystack`, appending every candidate (reported or not) to `out`.
-    /// Errors name a rule whose regex failed to compile.
+    /// True when rule `index` applies to `path` (rules without a path regex apply everywhere).
+    fn applies(&self, index: usize, path: Option<&str>) -> bool {
+        let cr = &self.rules[index];
+        let Some(pattern) = &cr.rule.path else { return true };
+        let re = cr.path.get_or_init(|| crate::rules::compile(pattern).ok());
+        match (re, path) {
+            (Some(re), Some(p)) => re.is_match(p.as_bytes()),
+            _ => false,
+        }
+    }
+
+    /// Scans `haystack` (the content of `path`, when known), appending every candidate
+    /// (reported or not) to `out`. Errors name a rule whose regex failed to compile.
     pub fn scan(
         &self,
         haystack: &[u8],
+        path: Option<&str>,
         scratch: &mut Scratch,
         out: &mut Vec<RawMatch>,
     ) -> Result<(), String> {
         scratch.hits.clear();
         self.prefilter.scan(haystack, &mut scratch.hits);
+        for &rule in &self.path_rules {
+            if self.rules[rule].rule.keywords.is_empty() && self.applies(rule, path) {
+                scratch.hits.push(Hit { rule, start: 0, end: 0 });
+            }
+        }
+        if !self.path_rules.is_empty() {
+            scratch
+                .hits
+                .retain(|h| self.rules[h.rule].rule.path.is_none() || self.applies(h.rule, path));
+        }
         if scratch.hits.is_empty() {
             return Ok(());
         }
@@ -159,10 +180,7 @@ impl Matcher {
         let mut i = 0;
         while i < scratch.hits.len() {
             let rule = scratch.hits[i].rule;
-            let j = i + scratch.hits[i..]
-                .iter()
-                .take_while(|h| h.rule == rule)
-                .count();
+            let j = i + scratch.hits[i..].iter().take_while(|h| h.rule == rule).count();
             self.scan_rule(rule, haystack, &scratch.hits[i..j], out)?;
             i = j;
         }
@@ -178,9 +196,11 @@ impl Matcher {
         out: &mut Vec<RawMatch>,
     ) -> Result<(), String> {
         let re = self.regex(rule)?;
+        let whole = self.rules[rule].rule.keywords.is_empty();
         let forward = self.rules[rule].rule.window.unwrap_or(FORWARD_WINDOW);
         let multiline = self.rules[rule].rule.window.is_some();
-        for win in windows(hay, hits, forward, multiline) {
+        let wins = if whole { std::iter::once(0..hay.len()).collect() } else { windows(hay, hits, forward, multiline) };
+        for win in wins {
             let slice = &hay[..win.end];
             let mut pos = win.start;
             while pos <= slice.len() {
@@ -188,11 +208,7 @@ impl Matcher {
                     break;
                 };
                 let m = caps.get(0).expect("group 0");
-                pos = if m.end() > m.start() {
-                    m.end()
-                } else {
-                    m.end() + 1
-                };
+                pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
                 let group = self.rules[rule].rule.secret_group;
                 if let Some(secret) = caps.get(group) {
                     out.push(self.judge(rule, hay, m.range(), secret.range()));
@@ -218,7 +234,7 @@ impl Matcher {
             span: span.clone(),
             secret: secret.clone(),
             status: Status::Reported,
-            confidence: default_confidence(rule.kind),
+            confidence: rule.confidence.unwrap_or_else(|| default_confidence(rule.kind)),
             severity: rule.severity,
             note: None,
             entropy,
@@ -246,9 +262,7 @@ impl Matcher {
         }
         if let Some(min) = rule.entropy {
             if entropy < min {
-                return Some(Status::Rejected(format!(
-                    "entropy {entropy:.2} below {min}"
-                )));
+                return Some(Status::Rejected(format!("entropy {entropy:.2} below {min}")));
             }
         }
         if rule.kind == RuleKind::Context {
@@ -322,12 +336,13 @@ fn overlaps(a: &Range<usize>, b: &Range<usize>) -> bool {
     a.start < b.end && b.start < a.end
 }
 
-fn rank(rules: &[CompiledRule], m: &RawMatch) -> (u8, Confidence, usize) {
-    let kind = match rules[m.rule].rule.kind {
+fn rank(rules: &[CompiledRule], m: &RawMatch) -> (u8, i32, Confidence, usize, usize) {
+    let rule = &rules[m.rule].rule;
+    let kind = match rule.kind {
         RuleKind::Generic => 1,
         _ => 2,
     };
-    (kind, m.confidence, m.secret.len())
+    (kind, rule.priority, m.confidence, m.secret.len(), m.span.len())
 }
 
 /// Public values suppress every overlapping candidate; among overlapping reported
@@ -344,9 +359,8 @@ fn resolve(rules: &[CompiledRule], found: &mut [RawMatch]) {
             m.status = Status::Suppressed(format!("overlaps a public value ({id})"));
         }
     }
-    let reported: Vec<usize> = (0..found.len())
-        .filter(|&i| found[i].status == Status::Reported)
-        .collect();
+    let reported: Vec<usize> =
+        (0..found.len()).filter(|&i| found[i].status == Status::Reported).collect();
     for &i in &reported {
         let better = reported.iter().find(|&&j| {
             j != i && overlaps(&found[i].secret, &found[j].secret) && {

@@ -53,11 +53,7 @@ impl Prefilter {
     pub fn scan(&self, haystack: &[u8], out: &mut Vec<Hit>) {
         for m in self.automaton.find_overlapping_iter(haystack) {
             for &rule in &self.owners[m.pattern().as_usize()] {
-                out.push(Hit {
-                    rule,
-                    start: m.start(),
-                    end: m.end(),
-                });
+                out.push(Hit { rule, start: m.start(), end: m.end() });
             }
         }
     }

@@ -15,9 +15,7 @@ fn prop(s: &str) -> String {
 
 /// Escapes a message of a workflow command.
 fn msg(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {

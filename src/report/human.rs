@@ -31,13 +31,7 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
             .as_deref()
             .map(|c| format!(" (commit {})", &c[..c.len().min(12)]))
             .unwrap_or_default();
-        writeln!(
-            out,
-            "{}:{}:{}{commit}",
-            p.wrap("1", &sanitize(&f.path)),
-            f.line,
-            f.column
-        )?;
+        writeln!(out, "{}:{}:{}{commit}", p.wrap("1", &sanitize(&f.path)), f.line, f.column)?;
         writeln!(
             out,
             "  {} {} [{}, {} severity, {} confidence]",
@@ -82,11 +76,7 @@ pub fn summary(r: &Report) -> String {
         1 => "1 secret found".to_string(),
         _ => format!("{n} secrets found"),
     };
-    let mut parts = vec![format!(
-        "{} blobs ({}) scanned",
-        s.blobs,
-        human_bytes(s.bytes)
-    )];
+    let mut parts = vec![format!("{} blobs ({}) scanned", s.blobs, human_bytes(s.bytes))];
     let skipped: Vec<String> = [
         (s.skipped_binary, "binary"),
         (s.skipped_large, "over the size limit"),

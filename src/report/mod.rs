@@ -65,9 +65,7 @@ pub fn write(report: &Report, format: Format, style: Style, out: &mut dyn Write)
 
 /// Removes control characters (ANSI escapes, newlines) from text taken from scanned content.
 pub fn sanitize(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    s.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
 }
 
 /// The one-line summary of a report (what was scanned, skipped, found).

@@ -11,11 +11,7 @@ pub fn list(set: &RuleSet, json: bool, out: &mut dyn Write) -> io::Result<()> {
         serde_json::to_writer_pretty(&mut *out, set.rules())?;
         return writeln!(out);
     }
-    writeln!(
-        out,
-        "{:<34} {:<14} {:<9} {:<9} keywords",
-        "id", "provider", "severity", "kind"
-    )?;
+    writeln!(out, "{:<34} {:<14} {:<9} {:<9} keywords", "id", "provider", "severity", "kind")?;
     for r in set.rules() {
         let kind = format!("{:?}", r.kind).to_lowercase();
         writeln!(
@@ -35,12 +31,7 @@ pub fn list(set: &RuleSet, json: bool, out: &mut dyn Write) -> io::Result<()> {
 pub fn explain(rule: &Rule, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{} ({})", rule.id, rule.provider)?;
     writeln!(out, "  {}", rule.description)?;
-    writeln!(
-        out,
-        "  severity: {}   kind: {:?}",
-        rule.severity.as_str(),
-        rule.kind
-    )?;
+    writeln!(out, "  severity: {}   kind: {:?}", rule.severity.as_str(), rule.kind)?;
     writeln!(out, "  keywords: {}", rule.keywords.join(", "))?;
     writeln!(out, "  regex:    {}", rule.regex)?;
     if let Some(e) = rule.entropy {

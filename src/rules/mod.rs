@@ -116,6 +116,21 @@ pub struct Rule {
     /// Named structural validator run after the regex (see `warden rules list`).
     #[serde(default)]
     pub validator: Option<String>,
+    /// Confidence of a finding when no validator sets one (default by kind: prefixed high,
+    /// context medium, generic low).
+    #[serde(default)]
+    pub confidence: Option<Confidence>,
+    /// Only files whose path matches this regex are scanned by this rule; a path rule
+    /// without keywords scans the whole file (`config/master.key`).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Dedupe priority among provider rules on the same span (higher wins; default 0):
+    /// a more specific rule of the same provider sets 1.
+    #[serde(default)]
+    pub priority: i32,
+    /// The path its examples are tested under (for rules with `path`).
+    #[serde(default)]
+    pub example_path: Option<String>,
     /// How many bytes after a keyword hit the pattern may span (default: to the line end,
     /// at most 4 KiB); set for multi-line secrets such as PEM blocks.
     #[serde(default)]
@@ -164,12 +179,7 @@ impl RuleSet {
     pub fn add_toml(&mut self, file: &str, text: &str) -> Result<(), RuleError> {
         let parsed: RuleFile = toml::from_str(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
-            RuleError::Parse {
-                file: file.into(),
-                line,
-                col,
-                message: e.message().to_string(),
-            }
+            RuleError::Parse { file: file.into(), line, col, message: e.message().to_string() }
         })?;
         for rule in parsed.rule {
             let line = find_id_line(text, &rule.id);
@@ -252,13 +262,15 @@ pub fn validate_rule(rule: &Rule) -> Result<(), String> {
     if !id_ok {
         return Err("id must be lowercase letters, digits, '-' or '.'".into());
     }
-    if rule.keywords.is_empty() || rule.keywords.iter().any(|k| k.trim().is_empty()) {
+    if (rule.keywords.is_empty() && rule.path.is_none())
+        || rule.keywords.iter().any(|k| k.trim().is_empty())
+    {
         return Err("keywords must be a non-empty list of non-empty strings".into());
     }
-    let re = regex::bytes::RegexBuilder::new(&rule.regex)
-        .size_limit(64 << 20)
-        .build()
-        .map_err(|e| format!("invalid regex: {}", one_line(&e.to_string())))?;
+    let re = compile(&rule.regex).map_err(|e| format!("invalid regex: {e}"))?;
+    if let Some(p) = &rule.path {
+        compile(p).map_err(|e| format!("invalid path regex: {e}"))?;
+    }
     if rule.secret_group == 0 || rule.secret_group >= re.captures_len() {
         return Err(format!(
             "secret_group {} does not exist (the regex has {} groups)",
@@ -274,12 +286,19 @@ pub fn validate_rule(rule: &Rule) -> Result<(), String> {
     Ok(())
 }
 
+/// Compiles a rule pattern the one way warden does everywhere: bytes mode, ASCII-only
+/// classes and word boundaries (so the lazy DFA stays usable on non-ASCII input), and a
+/// generous size limit. Errors are one line.
+pub fn compile(pattern: &str) -> Result<regex::bytes::Regex, String> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
+        .size_limit(64 << 20)
+        .build()
+        .map_err(|e| one_line(&e.to_string()))
+}
+
 fn one_line(s: &str) -> String {
-    s.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" | ")
+    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
 }
 
 #[cfg(test)]

@@ -22,10 +22,7 @@ pub fn check(set: &RuleSet, seeds: u64) -> Vec<Failure> {
     let mut scratch = Scratch::default();
     let mut failures = Vec::new();
     for (index, rule) in set.rules().iter().enumerate() {
-        let fail = |message: String| Failure {
-            rule: rule.id.clone(),
-            message,
-        };
+        let fail = |message: String| Failure { rule: rule.id.clone(), message };
         if let Err(e) = matcher.compile_all_one(index) {
             failures.push(fail(e));
             continue;
@@ -44,19 +41,14 @@ pub fn check(set: &RuleSet, seeds: u64) -> Vec<Failure> {
                     }
                 };
                 let lower = text.to_ascii_lowercase();
-                if !rule
-                    .keywords
-                    .iter()
-                    .any(|k| lower.contains(&k.to_ascii_lowercase()))
+                if !rule.keywords.is_empty()
+                    && !rule.keywords.iter().any(|k| lower.contains(&k.to_ascii_lowercase()))
                 {
                     failures.push(fail(format!("example {n} contains none of the keywords")));
                 }
                 let status = statuses(&matcher, &mut scratch, index, &text);
-                let wanted = if rule.kind == super::RuleKind::Public {
-                    "suppressed"
-                } else {
-                    "reported"
-                };
+                let wanted =
+                    if rule.kind == super::RuleKind::Public { "suppressed" } else { "reported" };
                 let ok = match rule.kind {
                     super::RuleKind::Public => {
                         status.iter().any(|s| matches!(s, Status::Suppressed(_)))
@@ -64,9 +56,8 @@ pub fn check(set: &RuleSet, seeds: u64) -> Vec<Failure> {
                     _ => status.contains(&Status::Reported),
                 };
                 if !ok {
-                    failures.push(fail(format!(
-                        "example {n} (seed {seed}) not {wanted}: {status:?}"
-                    )));
+                    failures
+                        .push(fail(format!("example {n} (seed {seed}) not {wanted}: {status:?}")));
                 }
             }
             for (n, tpl) in rule.negative_examples.iter().enumerate() {
@@ -76,9 +67,7 @@ pub fn check(set: &RuleSet, seeds: u64) -> Vec<Failure> {
                     continue;
                 };
                 if statuses(&matcher, &mut scratch, index, &text).contains(&Status::Reported) {
-                    failures.push(fail(format!(
-                        "negative example {n} (seed {seed}) was reported"
-                    )));
+                    failures.push(fail(format!("negative example {n} (seed {seed}) was reported")));
                 }
             }
         }
@@ -93,13 +82,11 @@ fn statuses(
     text: &str,
 ) -> Vec<Status> {
     let mut out = Vec::new();
-    if let Err(e) = matcher.scan(text.as_bytes(), scratch, &mut out) {
+    let path = matcher.rule(rule).example_path.as_deref().or(Some("app/settings.env"));
+    if let Err(e) = matcher.scan(text.as_bytes(), path, scratch, &mut out) {
         return vec![Status::Rejected(e)];
     }
-    out.into_iter()
-        .filter(|m| m.rule == rule)
-        .map(|m| m.status)
-        .collect()
+    out.into_iter().filter(|m| m.rule == rule).map(|m| m.status).collect()
 }
 
 #[cfg(test)]
@@ -110,10 +97,6 @@ mod tests {
     fn every_builtin_rule_passes_its_examples() {
         let set = RuleSet::builtin().expect("builtin rules");
         let failures = check(&set, 8);
-        assert!(
-            failures.is_empty(),
-            "{} failures:\n{failures:#?}",
-            failures.len()
-        );
+        assert!(failures.is_empty(), "{} failures:\n{failures:#?}", failures.len());
     }
 }

@@ -61,9 +61,7 @@ impl Rng {
     }
     /// `n` characters drawn from `alphabet`.
     pub fn string(&mut self, alphabet: &[u8], n: usize) -> String {
-        (0..n)
-            .map(|_| alphabet[self.range(0, alphabet.len() - 1)] as char)
-            .collect()
+        (0..n).map(|_| alphabet[self.range(0, alphabet.len() - 1)] as char).collect()
     }
     /// `n` random bytes.
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
@@ -175,11 +173,7 @@ fn class_string(name: &str, alphabet: &[u8], n: usize, rng: &mut Rng) -> String 
     };
     if n >= forced.len() * 2 {
         for (i, set) in forced.iter().enumerate() {
-            let set: Vec<u8> = set
-                .iter()
-                .copied()
-                .filter(|c| alphabet.contains(c))
-                .collect();
+            let set: Vec<u8> = set.iter().copied().filter(|c| alphabet.contains(c)).collect();
             if !set.is_empty() {
                 s[i * 2 + 1] = set[rng.range(0, set.len() - 1)];
             }
@@ -231,10 +225,7 @@ fn jwt(arg: &str, rng: &mut Rng) -> String {
         )
     } else {
         let sub = rng.string(LOWERNUM, 12);
-        format!(
-            r#"{{"sub":"{sub}","iss":"{iss}","iat":{iat},"exp":{}}}"#,
-            iat + 315_360_000
-        )
+        format!(r#"{{"sub":"{sub}","iss":"{iss}","iat":{iat},"exp":{}}}"#, iat + 315_360_000)
     };
     let sig = URL_SAFE_NO_PAD.encode(rng.bytes(32));
     format!("{header}.{}.{sig}", URL_SAFE_NO_PAD.encode(payload))
@@ -272,11 +263,9 @@ fn upstash_v1_uuid(db: u16, rng: &mut Rng) -> String {
 fn qstash(arg: &str, rng: &mut Rng) -> String {
     let json = match arg.split_once(':') {
         Some((user, pw)) => format!(r#"{{"UserID":"{user}","Password":"{pw}"}}"#),
-        None => format!(
-            r#"{{"UserID":"{}","Password":"{}"}}"#,
-            uuid(rng, true),
-            rng.string(HEX, 32)
-        ),
+        None => {
+            format!(r#"{{"UserID":"{}","Password":"{}"}}"#, uuid(rng, true), rng.string(HEX, 32))
+        }
     };
     STANDARD.encode(json)
 }
@@ -337,9 +326,6 @@ mod tests {
 
     #[test]
     fn literal_text_passes_through() {
-        assert_eq!(
-            expand("${{ secrets.X }}", &mut Rng::new(1)).unwrap(),
-            "${{ secrets.X }}"
-        );
+        assert_eq!(expand("${{ secrets.X }}", &mut Rng::new(1)).unwrap(), "${{ secrets.X }}");
     }
 }

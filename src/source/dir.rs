@@ -30,11 +30,7 @@ pub fn items(root: &Path) -> Result<Vec<Item>, String> {
 }
 
 fn file_item(path: &Path, root: &Path) -> Item {
-    let shown = path
-        .strip_prefix(root)
-        .ok()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(path);
+    let shown = path.strip_prefix(root).ok().filter(|p| !p.as_os_str().is_empty()).unwrap_or(path);
     Item {
         path: path_bytes(shown),
         blob: BlobRef::File(path.to_path_buf()),
@@ -68,9 +64,7 @@ fn file_path(item: &Item) -> Result<&PathBuf, String> {
 impl BlobReader for FileReader {
     fn size(&self, item: &Item) -> Result<u64, String> {
         let p = file_path(item)?;
-        std::fs::metadata(p)
-            .map(|m| m.len())
-            .map_err(|e| format!("{}: {e}", p.display()))
+        std::fs::metadata(p).map(|m| m.len()).map_err(|e| format!("{}: {e}", p.display()))
     }
     fn read(&self, item: &Item) -> Result<Vec<u8>, String> {
         let p = file_path(item)?;

@@ -49,13 +49,7 @@ impl Item {
 pub fn display_path(path: &[u8]) -> String {
     String::from_utf8_lossy(path)
         .chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
+        .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
         .collect()
 }
 

@@ -41,22 +41,12 @@ pub fn items(repo: &Repository, all_lines: bool) -> Result<Vec<Item>> {
             continue;
         }
         let old = delta.old_file();
-        let has_old = matches!(
-            delta.status(),
-            Delta::Modified | Delta::Renamed | Delta::Copied
-        ) && !old.id().is_zero();
-        let scope = if has_old && !all_lines {
-            LineScope::AddedSince(old.id())
-        } else {
-            LineScope::All
-        };
+        let has_old = matches!(delta.status(), Delta::Modified | Delta::Renamed | Delta::Copied)
+            && !old.id().is_zero();
+        let scope =
+            if has_old && !all_lines { LineScope::AddedSince(old.id()) } else { LineScope::All };
         let path = new.path_bytes().unwrap_or_default().to_vec();
-        out.push(Item {
-            path,
-            blob: BlobRef::Git(new.id()),
-            scope,
-            commit: None,
-        });
+        out.push(Item { path, blob: BlobRef::Git(new.id()), scope, commit: None });
     }
     Ok(out)
 }
@@ -69,9 +59,7 @@ pub struct GitReader {
 impl GitReader {
     /// A reader over the repository whose git directory is `git_dir`.
     pub fn new(repo: &Repository) -> Self {
-        GitReader {
-            git_dir: repo.path().to_path_buf(),
-        }
+        GitReader { git_dir: repo.path().to_path_buf() }
     }
 }
 

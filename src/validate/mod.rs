@@ -51,10 +51,7 @@ impl Verdict {
     }
     /// Accept with this confidence.
     pub fn confident(c: Confidence) -> Self {
-        Verdict::Accept(Accept {
-            confidence: Some(c),
-            ..Accept::default()
-        })
+        Verdict::Accept(Accept { confidence: Some(c), ..Accept::default() })
     }
     /// Adds a note to an acceptance.
     pub fn with_note(self, note: impl Into<String>) -> Self {
@@ -86,53 +83,23 @@ impl Verdict {
 
 /// Every validator name with a one-line description (for `warden rules list`).
 pub const VALIDATORS: &[(&str, &str)] = &[
-    (
-        "sentry-org-token",
-        "base64 JSON payload with iat and region_url",
-    ),
+    ("sentry-org-token", "base64 JSON payload with iat and region_url"),
     (
         "supabase-jwt",
         "JWT payload iss=supabase: service_role reported, anon/authenticated suppressed",
     ),
-    (
-        "jwt",
-        "decodable JWT header and payload; Supabase and known samples left to their rules",
-    ),
-    (
-        "upstash-redis-token",
-        "Upstash binary token layout raises confidence (never rejects)",
-    ),
-    (
-        "upstash-redis-token-strict",
-        "Upstash v2 binary layout required",
-    ),
-    (
-        "qstash-token",
-        "base64 JSON with UserID and Password/ApiKey; dev-server default suppressed",
-    ),
-    (
-        "mixed-alnum",
-        "at least one digit, one uppercase and one lowercase letter",
-    ),
+    ("jwt", "decodable JWT header and payload; Supabase and known samples left to their rules"),
+    ("upstash-redis-token", "Upstash binary token layout raises confidence (never rejects)"),
+    ("upstash-redis-token-strict", "Upstash v2 binary layout required"),
+    ("qstash-token", "base64 JSON with UserID and Password/ApiKey; dev-server default suppressed"),
+    ("mixed-alnum", "at least one digit, one uppercase and one lowercase letter"),
     ("not-hex40", "rejects 40-hex values (git SHAs)"),
-    (
-        "crc62-suffix",
-        "Base62 CRC32 checksum suffix raises confidence (never rejects)",
-    ),
+    ("crc62-suffix", "Base62 CRC32 checksum suffix raises confidence (never rejects)"),
     ("crc62-required", "Base62 CRC32 checksum suffix required"),
-    (
-        "db-url",
-        "rejects local hosts, example hosts and template passwords",
-    ),
+    ("db-url", "rejects local hosts, example hosts and template passwords"),
     ("key-material", "decoded key length raises confidence"),
-    (
-        "onepassword-token",
-        "base64 JSON payload of a 1Password service account",
-    ),
-    (
-        "gcp-service-account",
-        "client_email and private_key present in the JSON object",
-    ),
+    ("onepassword-token", "base64 JSON payload of a 1Password service account"),
+    ("gcp-service-account", "client_email and private_key present in the JSON object"),
 ];
 
 /// True when `name` is a known validator.

@@ -54,20 +54,11 @@ fn jwt_parts(token: &[u8]) -> Option<(JsonMap, JsonMap, &[u8])> {
 }
 
 fn public_var_before(c: &Candidate<'_>) -> bool {
-    let line_start = c.haystack[..c.offset]
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |i| i + 1);
+    let line_start = c.haystack[..c.offset].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let key = String::from_utf8_lossy(&c.haystack[line_start..c.offset]).to_ascii_uppercase();
-    [
-        "NEXT_PUBLIC_",
-        "VITE_",
-        "PUBLIC_",
-        "EXPO_PUBLIC_",
-        "REACT_APP_",
-    ]
-    .iter()
-    .any(|p| key.contains(p))
+    ["NEXT_PUBLIC_", "VITE_", "PUBLIC_", "EXPO_PUBLIC_", "REACT_APP_"]
+        .iter()
+        .any(|p| key.contains(p))
 }
 
 pub fn supabase_jwt(c: &Candidate<'_>) -> Verdict {
@@ -97,16 +88,11 @@ pub fn supabase_jwt(c: &Candidate<'_>) -> Verdict {
 }
 
 fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 pub fn jwt(c: &Candidate<'_>) -> Verdict {
@@ -130,9 +116,9 @@ pub fn jwt(c: &Candidate<'_>) -> Verdict {
     }
     let v = Verdict::ok();
     match exp {
-        Some(e) if e < now_secs() - 86_400 => v
-            .with_note(format!("{note} (expired)"))
-            .with_severity(Severity::Low),
+        Some(e) if e < now_secs() - 86_400 => {
+            v.with_note(format!("{note} (expired)")).with_severity(Severity::Low)
+        }
         _ => v.with_note(note),
     }
 }
@@ -165,18 +151,12 @@ fn nearby_upstash_db(c: &Candidate<'_>) -> Option<u64> {
     }
     let mut hi = c.offset;
     for _ in 0..6 {
-        hi = h[hi..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(h.len(), |i| (hi + i + 1).min(h.len()));
+        hi =
+            h[hi..].iter().position(|&b| b == b'\n').map_or(h.len(), |i| (hi + i + 1).min(h.len()));
     }
     let text = String::from_utf8_lossy(&h[lo..hi]);
     let at = text.find(".upstash.io")?;
-    let digits: String = text[..at]
-        .chars()
-        .rev()
-        .take_while(|ch| ch.is_ascii_digit())
-        .collect();
+    let digits: String = text[..at].chars().rev().take_while(|ch| ch.is_ascii_digit()).collect();
     digits.chars().rev().collect::<String>().parse().ok()
 }
 
@@ -240,14 +220,8 @@ pub fn crc62(c: &Candidate<'_>, required: bool) -> Verdict {
     }
 }
 
-const LOCAL_HOSTS: &[&str] = &[
-    "localhost",
-    "127.0.0.1",
-    "0.0.0.0",
-    "[::1]",
-    "::1",
-    "host.docker.internal",
-];
+const LOCAL_HOSTS: &[&str] =
+    &["localhost", "127.0.0.1", "0.0.0.0", "[::1]", "::1", "host.docker.internal"];
 const WEAK_PASSWORDS: &[&str] = &[
     "postgres", "password", "root", "secret", "admin", "pass", "test", "mysql", "guest",
     "changeme", "redis", "mongo", "user",
@@ -282,11 +256,7 @@ pub fn db_url(c: &Candidate<'_>) -> Verdict {
     if weak {
         return Verdict::reject("default or trivial password");
     }
-    let conf = if host.contains('.') {
-        Confidence::Medium
-    } else {
-        Confidence::Low
-    };
+    let conf = if host.contains('.') { Confidence::Medium } else { Confidence::Low };
     Verdict::confident(conf).with_note(format!("host={host}"))
 }
 
@@ -297,11 +267,7 @@ pub fn key_material(c: &Candidate<'_>) -> Verdict {
     if (is_hex && e < 3.0) || (!is_hex && e < 4.0) {
         return Verdict::reject("entropy too low for key material");
     }
-    let decoded_len = if is_hex {
-        Some(v.len() / 2)
-    } else {
-        base64_any(v).map(|d| d.len())
-    };
+    let decoded_len = if is_hex { Some(v.len() / 2) } else { base64_any(v).map(|d| d.len()) };
     match decoded_len {
         Some(16 | 24 | 32 | 48 | 64) => Verdict::confident(Confidence::Medium),
         _ => Verdict::confident(Confidence::Low),
