@@ -23,28 +23,15 @@ fn warden_bin() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let name = format!("warden{}", std::env::consts::EXE_SUFFIX);
     let profile_dir = exe.parent()?.parent()?;
-    [
-        profile_dir.join(&name),
-        profile_dir.join("../release").join(&name),
-    ]
-    .into_iter()
-    .find(|p| p.is_file())
+    [profile_dir.join(&name), profile_dir.join("../release").join(&name)]
+        .into_iter()
+        .find(|p| p.is_file())
 }
 
 fn git(dir: &Path, args: &[&str]) {
     let status = Command::new("git")
-        .args([
-            "-c",
-            "user.name=bench",
-            "-c",
-            "user.email=bench@example.invalid",
-        ])
-        .args([
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "core.hooksPath=/dev/null",
-        ])
+        .args(["-c", "user.name=bench", "-c", "user.email=bench@example.invalid"])
+        .args(["-c", "commit.gpgsign=false", "-c", "core.hooksPath=/dev/null"])
         .args(args)
         .current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
@@ -55,9 +42,7 @@ fn git(dir: &Path, args: &[&str]) {
 }
 
 fn lines(rng: &mut Rng, n: usize, tpl: &str) -> String {
-    (0..n)
-        .map(|_| expand(tpl, rng).expect("template") + "\n")
-        .collect()
+    (0..n).map(|_| expand(tpl, rng).expect("template") + "\n").collect()
 }
 
 /// A repository with one commit and 3 staged files (one modified, two new).
@@ -69,11 +54,8 @@ fn fixture() -> tempfile::TempDir {
     std::fs::create_dir_all(d.join("src")).unwrap();
     let code = "    let %{lower:6} = compute(%{digits:3}, \"%{lower:8}\");";
     std::fs::write(d.join("src/lib.rs"), lines(&mut rng, 200, code)).unwrap();
-    std::fs::write(
-        d.join("README.md"),
-        lines(&mut rng, 40, "%{lower:7} %{lower:5} %{lower:9}"),
-    )
-    .unwrap();
+    std::fs::write(d.join("README.md"), lines(&mut rng, 40, "%{lower:7} %{lower:5} %{lower:9}"))
+        .unwrap();
     git(d, &["add", "-A"]);
     git(d, &["commit", "-q", "-m", "base"]);
     // 1: modified

@@ -124,8 +124,7 @@ fn rule_set() -> (RuleSet, &'static str) {
         Ok(set) if !set.is_empty() => (set, "builtin"),
         Ok(_) | Err(_) => {
             let mut set = RuleSet::default();
-            set.add_toml("bench-standin.toml", STANDIN_RULES)
-                .expect("stand-in rules are valid");
+            set.add_toml("bench-standin.toml", STANDIN_RULES).expect("stand-in rules are valid");
             (set, "standin")
         }
     }
@@ -219,7 +218,7 @@ fn bench_matcher(c: &mut Criterion) {
     let matcher = MatcherBuilder::new(&set).build();
     let mut scratch = Scratch::default();
     let mut out: Vec<RawMatch> = Vec::new();
-    matcher.scan(&hay, &mut scratch, &mut out).expect("scan");
+    matcher.scan(&hay, None, &mut scratch, &mut out).expect("scan");
     let reported = out.iter().filter(|m| m.status == Status::Reported).count();
     eprintln!(
         "matcher bench: {which} rules ({}), corpus {} bytes, {} candidates, {reported} reported",
@@ -234,9 +233,7 @@ fn bench_matcher(c: &mut Criterion) {
     g.bench_function(BenchmarkId::new("scan", which), |b| {
         b.iter(|| {
             out.clear();
-            matcher
-                .scan(black_box(&hay), &mut scratch, &mut out)
-                .expect("scan");
+            matcher.scan(black_box(&hay), None, &mut scratch, &mut out).expect("scan");
             black_box(out.len())
         })
     });
@@ -244,17 +241,12 @@ fn bench_matcher(c: &mut Criterion) {
         b.iter(|| {
             let m = MatcherBuilder::new(&set).build();
             out.clear();
-            m.scan(black_box(&hay), &mut scratch, &mut out)
-                .expect("scan");
+            m.scan(black_box(&hay), None, &mut scratch, &mut out).expect("scan");
             black_box(out.len())
         })
     });
-    let prefilter = Prefilter::new(
-        set.rules()
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (i, r.keywords.as_slice())),
-    );
+    let prefilter =
+        Prefilter::new(set.rules().iter().enumerate().map(|(i, r)| (i, r.keywords.as_slice())));
     let mut hits: Vec<Hit> = Vec::new();
     g.bench_function(BenchmarkId::new("prefilter", which), |b| {
         b.iter(|| {
