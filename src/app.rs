@@ -20,6 +20,7 @@ use crate::report::{self, Format, Report, Style};
 use crate::rules::{selftest, RuleSet};
 use crate::scan::{self, ScanOptions};
 use crate::source::{dir, staged, BlobReader, Item, LineScope};
+use crate::timing::Phases;
 
 /// Output settings, free of clap types.
 #[derive(Debug, Clone)]
@@ -76,15 +77,19 @@ fn run_scan(cwd: &Path, args: &ScanArgs) -> Result<Outcome> {
     let config_root = if root.is_dir() { root.clone() } else { cwd.to_path_buf() };
     let config = load_config(&out, &config_root)?;
     let items = dir::items(&root).map_err(|e| anyhow!(e))?;
-    let report = scan_items(&items, &dir::FileReader, &config, &out, "directory", started)?;
+    let mut phases = Phases::start();
+    let report =
+        scan_items(&items, &dir::FileReader, &config, &out, "directory", started, &mut phases)?;
     emit(&report, &out, false)
 }
 
 /// The staged scan, shared by `scan --staged` and `hook`.
 fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> Result<Outcome> {
     let started = Instant::now();
+    let mut phases = Phases::start();
     let repo = crate::git::open(cwd)?;
-    let mut items = staged::items(&repo, all_lines)?;
+    phases.mark("repo-open");
+    let mut items = staged::items(&repo, all_lines, &mut phases)?;
     if items.is_empty() {
         // NOTE: nothing staged means no config or rule parsing at all: the fast path.
         return Ok(Outcome::Clean);
@@ -94,9 +99,12 @@ fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> 
     if config.scan.all_lines == Some(true) {
         items.iter_mut().for_each(|i| i.scope = LineScope::All);
     }
+    phases.mark("config");
     let reader = staged::GitReader::new(&repo);
-    let report = scan_items(&items, &reader, &config, out, "staged", started)?;
-    emit(&report, out, hook)
+    let report = scan_items(&items, &reader, &config, out, "staged", started, &mut phases)?;
+    let outcome = emit(&report, out, hook);
+    phases.mark("output");
+    outcome
 }
 
 fn load_config(out: &OutputSettings, root: &Path) -> Result<Config> {
@@ -148,14 +156,20 @@ fn scan_items(
     out: &OutputSettings,
     mode: &str,
     started: Instant,
+    phases: &mut Phases,
 ) -> Result<Report> {
-    let matcher: Matcher = MatcherBuilder::new(&rule_set(config)?).build();
+    let set = rule_set(config)?;
+    phases.mark("rules-load");
+    let matcher: Matcher = MatcherBuilder::new(&set).build();
+    phases.mark("matcher-build");
     let allow = allow_list(config)?;
     let opts = ScanOptions {
         max_file_size: out.max_file_size.unwrap_or_else(|| config.max_file_size()),
         explain: out.explain,
     };
     let result = scan::run(items, reader, &matcher, &allow, &opts);
+    phases.mark("scan");
+    phases.counters();
     Ok(Report {
         mode: mode.into(),
         findings: result.findings,

@@ -11,6 +11,7 @@ use crate::content::{self, Content};
 use crate::finding::{self, Finding};
 use crate::matcher::{Matcher, RawMatch, Scratch, Status};
 use crate::source::{BlobReader, Item, LineScope};
+use crate::timing::{self, Counter};
 
 /// Items below this count are scanned on the calling thread (no pool start-up).
 const PARALLEL_MIN_ITEMS: usize = 16;
@@ -125,7 +126,7 @@ fn scan_item(
         out.stats.skipped_excluded += 1;
         return out;
     }
-    match reader.size(item) {
+    match timing::count(Counter::Read, || reader.size(item)) {
         Ok(size) if size > opts.max_file_size => {
             out.stats.skipped_large += 1;
             return out;
@@ -136,7 +137,7 @@ fn scan_item(
             return out;
         }
     }
-    let bytes = match reader.read(item) {
+    let bytes = match timing::count(Counter::Read, || reader.read(item)) {
         Ok(b) => b,
         Err(e) => {
             out.stats.errors.push(format!("{path}: {e}"));
@@ -153,7 +154,9 @@ fn scan_item(
     out.stats.blobs += 1;
     out.stats.bytes += bytes.len() as u64;
     let mut raw = Vec::new();
-    if let Err(e) = matcher.scan(&text, Some(&path), scratch, &mut raw) {
+    if let Err(e) =
+        timing::count(Counter::Match, || matcher.scan(&text, Some(&path), scratch, &mut raw))
+    {
         out.stats.errors.push(format!("{path}: {e}"));
         return out;
     }

@@ -10,11 +10,14 @@ use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Repository};
 
 use super::{BlobReader, BlobRef, Item, LineScope};
 use crate::git;
+use crate::timing::Phases;
 
 /// Lists the staged items of `repo`.
-pub fn items(repo: &Repository, all_lines: bool) -> Result<Vec<Item>> {
+pub fn items(repo: &Repository, all_lines: bool, phases: &mut Phases) -> Result<Vec<Item>> {
     let index = git::index(repo)?;
+    phases.mark("index-read");
     let head = git::head_tree(repo)?;
+    phases.mark("head-tree");
     let mut opts = DiffOptions::new();
     opts.include_typechange(true).ignore_submodules(true);
     let mut diff = repo
@@ -48,6 +51,7 @@ pub fn items(repo: &Repository, all_lines: bool) -> Result<Vec<Item>> {
         let path = new.path_bytes().unwrap_or_default().to_vec();
         out.push(Item { path, blob: BlobRef::Git(new.id()), scope, commit: None });
     }
+    phases.mark("diff-tree-to-index");
     Ok(out)
 }
 
