@@ -18,6 +18,7 @@ use crate::report::{self, Format, Report, Style};
 use crate::rules::{selftest, RuleSet};
 use crate::scan::{self, ScanOptions};
 use crate::source::{dir, staged, BlobReader, Item, LineScope};
+use crate::timing::Phases;
 
 /// Output settings, free of clap types.
 #[derive(Debug, Clone)]
@@ -78,15 +79,19 @@ fn run_scan(cwd: &Path, args: &ScanArgs) -> Result<Outcome> {
     let paths: Vec<String> = items.iter().map(Item::display_path).collect();
     let nested = layered::nested_dirs(paths.iter().map(String::as_str));
     let layers = load_layers(&out, &config_root, &nested)?;
-    let report = scan_items(&items, &dir::FileReader, &layers, &out, "directory", started)?;
+    let mut phases = Phases::start();
+    let report =
+        scan_items(&items, &dir::FileReader, &layers, &out, "directory", started, &mut phases)?;
     emit(&report, &out, false)
 }
 
 /// The staged scan, shared by `scan --staged` and `hook`.
 fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> Result<Outcome> {
     let started = Instant::now();
+    let mut phases = Phases::start();
     let repo = crate::git::open(cwd)?;
-    let mut items = staged::items(&repo, all_lines)?;
+    phases.mark("repo-open");
+    let mut items = staged::items(&repo, all_lines, &mut phases)?;
     if items.is_empty() {
         // NOTE: nothing staged means no config or rule parsing at all: the fast path. The
         // human format says nothing; a machine format or a report file still gets an
@@ -107,9 +112,12 @@ fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> 
     if layers.effective().scan.all_lines == Some(true) {
         items.iter_mut().for_each(|i| i.scope = LineScope::All);
     }
+    phases.mark("config");
     let reader = staged::GitReader::new(&repo);
-    let report = scan_items(&items, &reader, &layers, out, "staged", started)?;
-    emit(&report, out, hook)
+    let report = scan_items(&items, &reader, &layers, out, "staged", started, &mut phases)?;
+    let outcome = emit(&report, out, hook);
+    phases.mark("output");
+    outcome
 }
 
 fn load_layers(out: &OutputSettings, root: &Path, nested: &[String]) -> Result<Layered> {
@@ -123,16 +131,21 @@ fn scan_items(
     out: &OutputSettings,
     mode: &str,
     started: Instant,
+    phases: &mut Phases,
 ) -> Result<Report> {
     let config = layers.effective();
     let policy = Policy::from_layers(layers)?;
+    phases.mark("rules-load");
     let matcher: Matcher = MatcherBuilder::new(&policy.rules).build();
+    phases.mark("matcher-build");
     let allow = policy.allow;
     let opts = ScanOptions {
         max_file_size: out.max_file_size.unwrap_or_else(|| config.max_file_size()),
         explain: out.explain,
     };
     let result = scan::run(items, reader, &matcher, &allow, &opts);
+    phases.mark("scan");
+    phases.counters();
     Ok(Report {
         mode: mode.into(),
         findings: result.findings,

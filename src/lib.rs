@@ -24,4 +24,5 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod timing;
 pub mod validate;
