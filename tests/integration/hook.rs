@@ -835,3 +835,53 @@ fn realistic_placeholders_and_references_in_env_and_code_do_not_block() {
     let out = repo.try_commit(&[]);
     assert_committed(&repo, &out, None, "placeholders and references");
 }
+
+#[test]
+fn every_example_of_the_must_have_rules_is_found_through_the_index() {
+    use warden::rules::template::{expand, Rng};
+    const PROVIDERS: &[&str] =
+        &["Railway", "Sentry", "Vercel", "Upstash", "Supabase", "OpenRouter", "Generic", "Rails"];
+    let repo = TestRepo::new();
+    let rules = repo.warden(&["rules", "list", "--json"]).json();
+    let mut expected: Vec<(String, String, bool)> = Vec::new(); // (path, rule, reported)
+    for rule in rules.as_array().unwrap() {
+        let provider = rule["provider"].as_str().unwrap();
+        if !PROVIDERS.contains(&provider) {
+            continue;
+        }
+        let id = rule["id"].as_str().unwrap();
+        let public = rule["kind"] == "public";
+        let examples = rule["examples"].as_array().unwrap();
+        for (n, template) in examples.iter().enumerate() {
+            let text =
+                expand(template.as_str().unwrap(), &mut Rng::for_key(id, 7777 + n as u64)).unwrap();
+            let path = match rule["example_path"].as_str() {
+                Some(p) => format!("ex/{id}/{n}/{p}"),
+                None => format!("ex/{id}/{n}.txt"),
+            };
+            repo.write(&path, format!("{text}\n"));
+            expected.push((path, id.to_string(), !public));
+        }
+    }
+    assert!(expected.len() >= 40, "only {} examples", expected.len());
+    repo.stage_all();
+    let out = repo.warden(&["scan", "--staged", "-f", "json"]);
+    out.expect_code(1);
+    let json = out.json();
+    let findings = json["findings"].as_array().unwrap();
+    let mut missed = Vec::new();
+    for (path, rule, reported) in &expected {
+        let hits: Vec<&str> = findings
+            .iter()
+            .filter(|f| f["path"] == path.as_str())
+            .map(|f| f["rule"].as_str().unwrap())
+            .collect();
+        if *reported && hits.is_empty() {
+            missed.push(format!("{path}: nothing found (expected {rule})"));
+        }
+        if !*reported && !hits.is_empty() {
+            missed.push(format!("{path}: public value reported as {hits:?}"));
+        }
+    }
+    assert!(missed.is_empty(), "{} problems:\n{}", missed.len(), missed.join("\n"));
+}
