@@ -40,7 +40,7 @@ pub enum AllowReason {
     /// A `[allow] paths` glob.
     Path,
     /// An `[allow] regexes` entry.
-    Regex(String),
+    Regex(usize),
     /// An `[allow] fingerprints` entry.
     Fingerprint,
 }
@@ -50,7 +50,8 @@ impl std::fmt::Display for AllowReason {
         match self {
             AllowReason::Inline(m) => write!(f, "inline marker {m}"),
             AllowReason::Path => write!(f, "path excluded"),
-            AllowReason::Regex(r) => write!(f, "allowed regex {r}"),
+            // NOTE: the pattern itself is not printed: it may spell out the very secret.
+            AllowReason::Regex(i) => write!(f, "[allow] regexes entry #{}", i + 1),
             AllowReason::Fingerprint => write!(f, "allowed fingerprint"),
         }
     }
@@ -155,11 +156,7 @@ impl Allow {
         {
             return Some(AllowReason::Fingerprint);
         }
-        let own = self
-            .regexes
-            .iter()
-            .find(|r| r.is_match(secret))
-            .map(|r| AllowReason::Regex(r.as_str().to_string()));
+        let own = self.regexes.iter().position(|r| r.is_match(secret)).map(AllowReason::Regex);
         own.or_else(|| {
             self.scopes_for(path).find_map(|(rel, a)| a.value_allowed(secret, fingerprint, rel))
         })

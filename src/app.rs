@@ -21,6 +21,14 @@ use crate::report::{self, Format, Report, Style};
 use crate::rules::{selftest, RuleSet};
 use crate::scan::{self, ScanOptions};
 use crate::source::{dir, staged, BlobReader, Item, LineScope};
+use crate::timing::Phases;
+
+/// `println!` that returns a broken pipe as an error (`main` maps it) instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        writeln!(io::stdout().lock(), $($arg)*)?
+    };
+}
 
 /// Output settings, free of clap types.
 #[derive(Debug, Clone)]
@@ -76,26 +84,60 @@ fn run_scan(cwd: &Path, args: &ScanArgs) -> Result<Outcome> {
     if args.staged {
         return run_staged(cwd, &out, args.all_lines, false);
     }
-    let root = cwd.join(args.path.clone().unwrap_or_else(|| PathBuf::from(".")));
+    let given = cwd.join(args.path.clone().unwrap_or_else(|| PathBuf::from(".")));
+    let root = std::fs::canonicalize(&given).unwrap_or(given);
     let started = Instant::now();
-    let config_root = if root.is_dir() { root.clone() } else { cwd.to_path_buf() };
-    let items = dir::items(&root).map_err(|e| anyhow!(e))?;
+    let config_root = scan_config_root(&root, cwd);
+    let items = dir::items(&root, &config_root).map_err(|e| anyhow!(e))?;
     let paths: Vec<String> = items.iter().map(Item::display_path).collect();
-    let nested = layered::nested_dirs(paths.iter().map(String::as_str));
+    let mut nested = layered::nested_dirs(paths.iter().map(String::as_str));
+    nested.extend(ancestor_dirs(&root, &config_root));
     let layers = load_layers(&out, &config_root, &nested)?;
-    let report = scan_items(&items, &dir::FileReader, &layers, &out, "directory", started)?;
+    let mut phases = Phases::start();
+    let report =
+        scan_items(&items, &dir::FileReader, &layers, &out, "directory", started, &mut phases)?;
     emit(&report, &out, false)
+}
+
+/// Where a directory scan looks for `warden.toml`: the enclosing repository's work tree,
+/// else the scanned directory (or, for a file, the current directory).
+fn scan_config_root(root: &Path, cwd: &Path) -> PathBuf {
+    let repo = git2::Repository::discover(root).ok();
+    let workdir =
+        repo.as_ref().and_then(|r| r.workdir()).and_then(|w| std::fs::canonicalize(w).ok());
+    match workdir {
+        Some(w) if root.starts_with(&w) => w,
+        _ if root.is_dir() => root.to_path_buf(),
+        _ => cwd.to_path_buf(),
+    }
+}
+
+/// Repo-relative directories between the config root and the scanned root (their
+/// `warden.toml` governs the scanned files too).
+fn ancestor_dirs(root: &Path, base: &Path) -> Vec<String> {
+    let Ok(rel) = root.strip_prefix(base) else { return Vec::new() };
+    let mut dirs = Vec::new();
+    let mut cur = PathBuf::new();
+    for c in rel.components() {
+        cur.push(c);
+        if cur.as_path() != rel || root.is_dir() {
+            dirs.push(cur.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    dirs
 }
 
 /// The staged scan, shared by `scan --staged` and `hook`; the hook then runs the checks
 /// when the scan is clean (`scan` never runs them).
 fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> Result<Outcome> {
     let started = Instant::now();
+    let mut phases = Phases::start();
     let repo = crate::git::open(cwd)?;
     if hook {
         recover_tree(&repo)?;
     }
-    let mut items = staged::items(&repo, all_lines)?;
+    phases.mark("repo-open");
+    let mut items = staged::items(&repo, all_lines, &mut phases)?;
     let root = repo.workdir().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
     if items.is_empty() {
         // NOTE: nothing staged means no rule parsing at all: the fast path. The hook reads
@@ -122,14 +164,18 @@ fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> 
     if layers.effective().scan.all_lines == Some(true) {
         items.iter_mut().for_each(|i| i.scope = LineScope::All);
     }
+    phases.mark("config");
     let reader = staged::GitReader::new(&repo);
-    let report = scan_items(&items, &reader, &layers, out, "staged", started)?;
+    let report = scan_items(&items, &reader, &layers, out, "staged", started, &mut phases)?;
     let outcome = emit(&report, out, hook)?;
+    phases.mark("output");
     if !hook || outcome != Outcome::Clean {
         return Ok(outcome);
     }
     let paths = checks::paths_from_bytes(items.iter().map(|i| i.path.as_slice()));
-    run_checks(&repo, &root, &layers, paths, true, Some("commit"))
+    let outcome = run_checks(&repo, &root, &layers, paths, true, Some("commit"));
+    phases.mark("checks");
+    outcome
 }
 
 /// Puts back what an interrupted run set aside (see `worktree_guard`).
@@ -196,7 +242,7 @@ fn run_check(cwd: &Path, args: &CheckArgs) -> Result<Outcome> {
         (Some(a), Some(b)) => (checks::paths::changed_between(&repo, a, b)?, false),
         _ if args.all_files => (checks::paths::tracked(&repo)?, false),
         _ => {
-            let items = staged::items(&repo, false)?;
+            let items = staged::items(&repo, false, &mut Phases::start())?;
             let paths = checks::paths_from_bytes(items.iter().map(|i| i.path.as_slice()));
             (paths, true)
         }
@@ -225,16 +271,21 @@ fn scan_items(
     out: &OutputSettings,
     mode: &str,
     started: Instant,
+    phases: &mut Phases,
 ) -> Result<Report> {
     let config = layers.effective();
     let policy = Policy::from_layers(layers)?;
+    phases.mark("rules-load");
     let matcher: Matcher = MatcherBuilder::new(&policy.rules).build();
+    phases.mark("matcher-build");
     let allow = policy.allow;
     let opts = ScanOptions {
         max_file_size: out.max_file_size.unwrap_or_else(|| config.max_file_size()),
         explain: out.explain,
     };
     let result = scan::run(items, reader, &matcher, &allow, &opts);
+    phases.mark("scan");
+    phases.counters();
     Ok(Report {
         mode: mode.into(),
         findings: result.findings,
@@ -301,15 +352,15 @@ fn run_install(cwd: &Path) -> Result<Outcome> {
     let bin = std::env::current_exe().context("locating the warden binary")?;
     match install::install(&dir, &bin)? {
         install::Action::Chained { hook, previous } => {
-            println!(
+            say!(
                 "installed {}; the previous hook was kept as {} and runs first",
                 hook.display(),
                 previous.display()
             )
         }
-        install::Action::Installed(p) => println!("installed {}", p.display()),
-        install::Action::Updated(p) => println!("updated {}", p.display()),
-        install::Action::Nothing(msg) => println!("{msg}"),
+        install::Action::Installed(p) => say!("installed {}", p.display()),
+        install::Action::Updated(p) => say!("updated {}", p.display()),
+        install::Action::Nothing(msg) => say!("{msg}"),
         other => bail!("unexpected install result {other:?}"),
     }
     Ok(Outcome::Clean)
@@ -319,11 +370,11 @@ fn run_uninstall(cwd: &Path, force: bool) -> Result<Outcome> {
     let repo = crate::git::open(cwd)?;
     let dir = install::hooks_dir(&repo)?;
     match install::uninstall(&dir, force)? {
-        install::Action::Removed(p) => println!("removed {}", p.display()),
+        install::Action::Removed(p) => say!("removed {}", p.display()),
         install::Action::Restored(p) => {
-            println!("removed warden's hook and restored the previous {}", p.display())
+            say!("removed warden's hook and restored the previous {}", p.display())
         }
-        install::Action::Nothing(msg) => println!("{msg}"),
+        install::Action::Nothing(msg) => say!("{msg}"),
         other => bail!("unexpected uninstall result {other:?}"),
     }
     Ok(Outcome::Clean)
@@ -334,34 +385,31 @@ fn run_config_show(cwd: &Path) -> Result<Outcome> {
     let root = root.unwrap_or_else(|| cwd.to_path_buf());
     let nested = crate::git::open(cwd).ok().map(|r| staged::nested_config_dirs(&r)).transpose()?;
     let layers = Layered::load(&root, None, &nested.unwrap_or_default())?;
-    println!("# layers, first to last (later values override, lists accumulate)");
-    println!("builtin defaults");
+    say!("# layers, first to last (later values override, lists accumulate)");
+    say!("builtin defaults");
     for l in layers.global.iter().chain(&layers.nested) {
-        println!("{}", l.origin);
+        say!("{}", l.origin);
     }
-    println!("\n# values");
+    say!("\n# values");
     let eff = layers.effective();
-    println!(
+    say!(
         "scan.max_file_size = {}   # {}",
         eff.max_file_size(),
         if eff.scan.max_file_size.is_some() { "configured" } else { "default" }
     );
-    println!(
+    say!(
         "scan.all_lines = {}   # {}",
         eff.scan.all_lines.unwrap_or(false),
         if eff.scan.all_lines.is_some() { "configured" } else { "default" }
     );
     for s in layers.settings() {
-        println!("{} = {}   # {}", s.key, s.value, s.origin);
+        say!("{} = {}   # {}", s.key, s.value, s.origin);
     }
     let policy = Policy::from_layers(&layers)?;
     let builtin = crate::rules::RuleSet::builtin()?.len();
-    println!(
-        "\n# rules in force: {} ({builtin} builtin before disable/override)",
-        policy.rules.len()
-    );
+    say!("\n# rules in force: {} ({builtin} builtin before disable/override)", policy.rules.len());
     for n in &policy.notes {
-        println!("# note: {n}");
+        say!("# note: {n}");
     }
     Ok(Outcome::Clean)
 }
@@ -370,16 +418,13 @@ fn run_doctor(cwd: &Path) -> Result<Outcome> {
     let repo = crate::git::open(cwd)?;
     let lines = crate::doctor::run(&repo)?;
     for l in &lines {
-        println!("{} {}", if l.ok { "ok  " } else { "FAIL" }, l.what);
+        say!("{} {}", if l.ok { "ok  " } else { "FAIL" }, l.what);
         if let Some(fix) = &l.fix {
-            println!("     fix: {fix}");
+            say!("     fix: {fix}");
         }
     }
     let live = lines.iter().all(|l| l.ok);
-    println!(
-        "{}",
-        if live { "warden: the guard is live" } else { "warden: the guard is NOT live" }
-    );
+    say!("{}", if live { "warden: the guard is live" } else { "warden: the guard is NOT live" });
     Ok(if live { Outcome::Clean } else { Outcome::Findings })
 }
 
@@ -395,9 +440,9 @@ fn run_rules(cwd: &Path, cmd: RulesCommand) -> Result<Outcome> {
             set.add_file(&file)?;
             let failures = selftest::check(&set, 4);
             for f in &failures {
-                println!("{}: rule {}: {}", file.display(), f.rule, f.message);
+                say!("{}: rule {}: {}", file.display(), f.rule, f.message);
             }
-            println!("{}: {} rules, {} problems", file.display(), set.len(), failures.len());
+            say!("{}: {} rules, {} problems", file.display(), set.len(), failures.len());
             Ok(if failures.is_empty() { Outcome::Clean } else { Outcome::Findings })
         }
         RulesCommand::ImportGitleaks { file } => {

@@ -27,5 +27,6 @@ pub mod report;
 pub mod rules;
 pub mod scan;
 pub mod source;
+pub mod timing;
 pub mod validate;
 pub mod worktree_guard;

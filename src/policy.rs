@@ -41,6 +41,7 @@ impl Policy {
             notes.extend(imported.notes.into_iter().map(|n| format!("{}: {n}", file.display())));
         }
         add_custom_rules(config, &mut rules)?;
+        check_known_ids(config, &config.rules.disable, &rules)?;
         let disabled: HashSet<String> = config.rules.disable.iter().cloned().collect();
         rules.disable(&disabled);
         let allow = allow_list(config, &extra)?;
@@ -79,6 +80,7 @@ impl Policy {
             self.rules.upsert(rule.clone());
             self.allow.scope_rule(rule.id.clone(), dir.to_string(), true);
         }
+        check_known_ids(c, &c.rules.disable, &self.rules)?;
         for id in &c.rules.disable {
             self.allow.scope_rule(id.clone(), dir.to_string(), false);
         }
@@ -94,6 +96,19 @@ impl Policy {
         let allow = allow_list(c, &ExtraAllow::default())?;
         self.allow.add_scope(dir.to_string(), allow);
         Ok(())
+    }
+}
+
+/// A typo in `[rules] disable` would silently leave a rule on (or off): it is an error.
+fn check_known_ids(config: &Config, ids: &[String], rules: &RuleSet) -> Result<(), ConfigError> {
+    match ids.iter().find(|id| rules.get(id).is_none()) {
+        None => Ok(()),
+        Some(id) => Err(ConfigError::Invalid {
+            file: config.file_name(),
+            line: config.line_of(&format!("\"{id}\"")),
+            key: "rules.disable".into(),
+            message: format!("unknown rule id {id:?} (see `warden rules list`)"),
+        }),
     }
 }
 

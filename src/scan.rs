@@ -12,6 +12,7 @@ use crate::decoding;
 use crate::finding::{self, Finding};
 use crate::matcher::{Matcher, RawMatch, Scratch, Status};
 use crate::source::{BlobReader, Item, LineScope};
+use crate::timing::{self, Counter};
 
 /// Items below this count are scanned on the calling thread (no pool start-up).
 const PARALLEL_MIN_ITEMS: usize = 16;
@@ -126,7 +127,7 @@ fn scan_item(
         out.stats.skipped_excluded += 1;
         return out;
     }
-    match reader.size(item) {
+    match timing::count(Counter::Read, || reader.size(item)) {
         Ok(size) if size > opts.max_file_size => {
             out.stats.skipped_large += 1;
             return out;
@@ -137,7 +138,7 @@ fn scan_item(
             return out;
         }
     }
-    let bytes = match reader.read(item) {
+    let bytes = match timing::count(Counter::Read, || reader.read(item)) {
         Ok(b) => b,
         Err(e) => {
             out.stats.errors.push(format!("{path}: {e}"));
@@ -204,7 +205,10 @@ impl ItemContext<'_> {
         out: &mut ScanOutput,
     ) {
         let mut raw = Vec::new();
-        if let Err(e) = self.matcher.scan(layer.text, Some(self.path), scratch, &mut raw) {
+        let scanned = timing::count(Counter::Match, || {
+            self.matcher.scan(layer.text, Some(self.path), scratch, &mut raw)
+        });
+        if let Err(e) = scanned {
             out.stats.errors.push(format!("{}: {e}", self.path));
             return;
         }

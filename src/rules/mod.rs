@@ -173,23 +173,37 @@ pub struct RuleSet {
 
 impl RuleSet {
     /// The builtin rules embedded from `rules/*.toml`.
+    ///
+    /// NOTE: builtin patterns are not compiled here. The unit tests compile every one of
+    /// them (`builtin_rules_pass_full_validation`), and the matcher compiles a rule's regex
+    /// only when the prefilter names it, so a commit pays only for the rules it touches.
+    /// Compiling all of them up front was most of the hook's fixed cost.
     pub fn builtin() -> Result<Self, RuleError> {
         let mut set = RuleSet::default();
         for (name, text) in builtin::FILES {
-            set.add_toml(name, text)?;
+            set.add(name, text, validate_fields)?;
         }
         Ok(set)
     }
 
     /// Parses one rule file and appends its rules, validating each.
     pub fn add_toml(&mut self, file: &str, text: &str) -> Result<(), RuleError> {
+        self.add(file, text, validate_rule)
+    }
+
+    fn add(
+        &mut self,
+        file: &str,
+        text: &str,
+        validate: fn(&Rule) -> Result<(), String>,
+    ) -> Result<(), RuleError> {
         let parsed: RuleFile = toml::from_str(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
             RuleError::Parse { file: file.into(), line, col, message: one_line(e.message()) }
         })?;
         for rule in parsed.rule {
             let line = find_id_line(text, &rule.id);
-            validate_rule(&rule).map_err(|message| RuleError::Invalid {
+            validate(&rule).map_err(|message| RuleError::Invalid {
                 file: file.into(),
                 line,
                 id: rule.id.clone(),
@@ -266,19 +280,7 @@ pub fn find_id_line(text: &str, id: &str) -> usize {
 
 /// Checks one rule's fields (not its examples): id shape, keywords, regex syntax, group.
 pub fn validate_rule(rule: &Rule) -> Result<(), String> {
-    let id_ok = !rule.id.is_empty()
-        && rule
-            .id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
-    if !id_ok {
-        return Err("id must be lowercase letters, digits, '-' or '.'".into());
-    }
-    // NOTE: a rule without keywords is allowed (imported gitleaks rules often have none) but
-    // runs its regex over every file; builtin rules always have keywords or a path.
-    if rule.keywords.iter().any(|k| k.trim().is_empty()) {
-        return Err("keywords must not be empty strings".into());
-    }
+    validate_fields(rule)?;
     let re = compile(&rule.regex).map_err(|e| format!("invalid regex: {e}"))?;
     if let Some(p) = &rule.path {
         compile(p).map_err(|e| format!("invalid path regex: {e}"))?;
@@ -292,6 +294,24 @@ pub fn validate_rule(rule: &Rule) -> Result<(), String> {
             rule.secret_group,
             re.captures_len() - 1
         ));
+    }
+    Ok(())
+}
+
+/// The checks that need no regex compilation: id shape, keywords, validator name.
+fn validate_fields(rule: &Rule) -> Result<(), String> {
+    let id_ok = !rule.id.is_empty()
+        && rule
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if !id_ok {
+        return Err("id must be lowercase letters, digits, '-' or '.'".into());
+    }
+    // NOTE: a rule without keywords is allowed (imported gitleaks rules often have none) but
+    // runs its regex over every file; builtin rules always have keywords or a path.
+    if rule.keywords.iter().any(|k| k.trim().is_empty()) {
+        return Err("keywords must not be empty strings".into());
     }
     if let Some(v) = &rule.validator {
         if !crate::validate::is_known(v) {
@@ -315,6 +335,14 @@ pub fn compile(pattern: &str) -> Result<regex::bytes::Regex, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builtin_rules_pass_full_validation() {
+        let set = RuleSet::builtin().expect("builtin rules load");
+        for rule in set.rules() {
+            validate_rule(rule).unwrap_or_else(|e| panic!("builtin rule {}: {e}", rule.id));
+        }
+    }
 
     #[test]
     fn builtin_ids_unique_and_above_floor() {

@@ -10,12 +10,15 @@ use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Repository};
 
 use super::{BlobReader, BlobRef, Item, LineScope};
 use crate::git;
+use crate::timing::Phases;
 
 /// Lists the staged items of `repo`.
-pub fn items(repo: &Repository, all_lines: bool) -> Result<Vec<Item>> {
+pub fn items(repo: &Repository, all_lines: bool, phases: &mut Phases) -> Result<Vec<Item>> {
     let index = git::index(repo)?;
+    phases.mark("index-read");
     let head = git::head_tree(repo)?;
     let merge_parents = git::merge_head_trees(repo)?;
+    phases.mark("head-tree");
     let mut opts = DiffOptions::new();
     opts.include_typechange(true).ignore_submodules(true);
     let mut diff = repo
@@ -57,6 +60,7 @@ pub fn items(repo: &Repository, all_lines: bool) -> Result<Vec<Item>> {
         };
         out.push(Item { path, blob: BlobRef::Git(new.id()), scope, commit: None });
     }
+    phases.mark("diff-tree-to-index");
     Ok(out)
 }
 

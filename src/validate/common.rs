@@ -12,7 +12,7 @@ use crate::rules::{Confidence, Severity};
 /// SHA-256 (hex) of documented example values that appear in countless repositories and
 /// grant nothing: stored as hashes so the literals stay out of this repository.
 /// * the Azurite / Azure Storage Emulator account key (`devstoreaccount1`);
-/// * the Stripe docs sample test secret key;
+/// * the two Stripe docs sample test secret keys;
 /// * the example Google API keys of github.com/firebase/firebase-android-sdk (the list
 ///   gitleaks allow-lists in `cmd/generate/config/rules/gcp.go`).
 const DOCUMENTED_EXAMPLES: &[(&str, &str)] = &[
@@ -23,6 +23,10 @@ const DOCUMENTED_EXAMPLES: &[(&str, &str)] = &[
     (
         "2cafc0970149a84f3b9e62eaf169f36f59907a3b3e31f7b82e68c69cd27f7326",
         "Stripe documentation sample test key",
+    ),
+    (
+        "f2d6ca16515033e5dce14eba840b979d27b5cbae24bb3e5bf484339667f86397",
+        "Stripe documentation sample test key (older docs)",
     ),
     ("27a9a42931dff7eb2f8434e20a9bce976ea364e7bee49187f19d5cfeca9c7045", FIREBASE_SDK),
     ("49f777db995e8260da7ca9ffdf0c08d66f0453e97ec967018baf2cdfe3b582d0", FIREBASE_SDK),
@@ -161,6 +165,7 @@ pub fn private_key_body(c: &Candidate<'_>) -> Verdict {
         .replace("\\t", " ")
         .replace("\\/", "/");
     let mut b64 = 0usize;
+    let mut first = String::new();
     for line in body.lines() {
         if line.contains(':') {
             continue;
@@ -171,11 +176,37 @@ pub fn private_key_body(c: &Candidate<'_>) -> Verdict {
             return Verdict::reject("body is not base64");
         }
         b64 += line.len();
+        if first.len() < 64 {
+            first.push_str(&line);
+        }
     }
     if b64 < 64 {
         return Verdict::reject("body too short for a key");
     }
-    Verdict::confident(Confidence::High)
+    let label = full[..start].rsplit("-----BEGIN ").next().unwrap_or("").trim_end_matches('-');
+    let v = Verdict::confident(Confidence::High);
+    if pem_is_encrypted(label, &body, &first) {
+        v.with_severity(Severity::High).with_note(format!("{label} (passphrase-encrypted)"))
+    } else {
+        v.with_note(label.to_string())
+    }
+}
+
+/// Whether a PEM private key is passphrase-protected: an `ENCRYPTED` label, a
+/// `Proc-Type: 4,ENCRYPTED` header, or an OpenSSH key whose cipher is not `none`.
+fn pem_is_encrypted(label: &str, body: &str, first_b64: &str) -> bool {
+    if label.contains("ENCRYPTED") || body.contains("Proc-Type: 4,ENCRYPTED") {
+        return true;
+    }
+    if label.starts_with("OPENSSH") {
+        let n = first_b64.len().min(64) / 4 * 4;
+        if let Some(head) = base64_any(&first_b64.as_bytes()[..n]) {
+            // "openssh-key-v1\0" then a length-prefixed cipher name.
+            return head.starts_with(b"openssh-key-v1\0")
+                && !head[15..].starts_with(b"\0\0\0\x04none");
+        }
+    }
+    false
 }
 
 /// Base64 of a PEM block (`LS0tLS1CRUdJTi…`, as in Kubernetes secrets): the decoded
@@ -246,7 +277,7 @@ mod tests {
         let hay = b"KEY=Zk3q9PLm2Xc8Vn4R";
         assert!(accepted(&documented_example(&cand(hay, b"Zk3q9PLm2Xc8Vn4R"))));
         // The stored hashes are of full values; a prefix never matches.
-        assert_eq!(DOCUMENTED_EXAMPLES.len(), 18);
+        assert_eq!(DOCUMENTED_EXAMPLES.len(), 19);
         assert!(DOCUMENTED_EXAMPLES.iter().all(|(h, _)| h.len() == 64));
     }
 
@@ -319,6 +350,29 @@ mod tests {
         ];
         for b in bad {
             assert!(!accepted(&private_key_body(&cand(b.as_bytes(), b.as_bytes()))), "{b}");
+        }
+        let ssh = |cipher: &[u8]| {
+            let mut raw = b"openssh-key-v1\0".to_vec();
+            raw.extend_from_slice(&(cipher.len() as u32).to_be_bytes());
+            raw.extend_from_slice(cipher);
+            raw.extend((0..150u8).map(|i| i.wrapping_mul(91)));
+            let b = STANDARD.encode(raw);
+            format!("-----BEGIN OPENSSH PRIVATE KEY-----\n{b}\n-----END OPENSSH PRIVATE KEY-----")
+        };
+        for (cipher, encrypted) in [(b"none".as_slice(), false), (b"aes256-ctr".as_slice(), true)] {
+            let k = ssh(cipher);
+            match private_key_body(&cand(k.as_bytes(), k.as_bytes())) {
+                Verdict::Accept(a) => {
+                    assert_eq!(a.severity == Some(Severity::High), encrypted, "{cipher:?}");
+                    assert!(a.note.unwrap().starts_with("OPENSSH PRIVATE KEY"));
+                }
+                v => panic!("{v:?}"),
+            }
+        }
+        let enc = format!("{h}\nProc-Type: 4,ENCRYPTED\n\n{body}\n{f}");
+        match private_key_body(&cand(enc.as_bytes(), enc.as_bytes())) {
+            Verdict::Accept(a) => assert_eq!(a.severity, Some(Severity::High)),
+            v => panic!("{v:?}"),
         }
     }
 

@@ -109,7 +109,10 @@ pub const VALIDATORS: &[(&str, &str)] = &[
     ),
     ("gitlab-routable", "GitLab routable token: base36 CRC32 suffix required"),
     ("aws-access-key-id", "a secret access key within 5 lines raises severity to critical"),
-    ("private-key-body", "PEM body is base64 (plus header lines), at least 64 characters"),
+    (
+        "private-key-body",
+        "PEM body is base64 (plus header lines), at least 64 characters; encrypted keys high",
+    ),
     ("base64-pem", "base64 text decoding to a PEM private-key BEGIN line"),
     ("discord-bot-token", "first segment decodes to a numeric user id (raises confidence)"),
     ("google-api-key", "notes Firebase web config keys (semi-public) and API restrictions"),

@@ -139,9 +139,11 @@ fn no_output_ever_contains_a_full_secret() {
             let mut args = vec!["scan", "--staged", "-f", format];
             args.extend_from_slice(extra);
             runs.push((args.join(" "), repo.warden(&args)));
+            if extra.contains(&"--all-lines") {
+                continue; // a staged-scan flag only
+            }
             let mut args = vec!["scan", ".", "-f", format];
             args.extend_from_slice(extra);
-            args.retain(|a| *a != "--all-lines");
             runs.push((args.join(" "), repo.warden(&args)));
         }
         let args = ["scan", "--staged", "--explain", "-f", format, "-o", report_arg];
