@@ -10,7 +10,11 @@
 #   lefthook    `lefthook install` (the native Go binary from the PyPI wheel), lefthook.yml
 #   pre-commit  `pre-commit install`, same config as prek (skipped when not installed)
 #
-# The overhead of a tool is its median minus the baseline's median.
+# The overhead of a tool is its median minus the baseline's median. Because a shared machine's
+# load drifts while hyperfine measures one command after another, the whole comparison is
+# repeated ROUNDS times and each figure is the median over the rounds; the minimum and the
+# CPU time (user + system, summed over the hook's processes) are reported too, as they are
+# far less sensitive to other load.
 #
 # Usage: benches/hook_overhead.sh
 # Environment (defaults in brackets):
@@ -19,6 +23,7 @@
 #            [${TMPDIR:-/tmp}/warden-hook-peers]
 #   RUNS     timed commits per tool             [40]
 #   WARMUP   untimed commits per tool first     [5]
+#   ROUNDS   repetitions of the whole comparison [3]
 #   WORK     scratch directory                  [a new mktemp -d]
 # Needs: git, hyperfine (apt-get install hyperfine), python3 with venv.
 set -euo pipefail
@@ -29,6 +34,7 @@ WARDEN=${WARDEN:-$here/${CARGO_TARGET_DIR:-target}/release/warden}
 PEERS=${PEERS:-${TMPDIR:-/tmp}/warden-hook-peers}
 RUNS=${RUNS:-40}
 WARMUP=${WARMUP:-5}
+ROUNDS=${ROUNDS:-3}
 WORK=${WORK:-$(mktemp -d)}
 
 if [[ ! -x $WARDEN ]]; then
@@ -126,26 +132,36 @@ versions() {
 }
 
 measure() {
-  local args=() t d
+  local args=() t d round
   for t in $TOOLS; do
     d=$WORK/$t
     args+=(--prepare "sh -c 'date +%s%N > $d/f.txt && git -C $d add f.txt'")
     args+=(--command-name "$t" "git -C $d commit -q -m bench")
   done
-  hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --style basic \
-    --export-json "$WORK/hook_overhead.json" "${args[@]}"
+  rm -f "$WORK"/hook_overhead.*.json
+  for round in $(seq 1 "$ROUNDS"); do
+    echo "## round $round of $ROUNDS"
+    hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --style basic \
+      --export-json "$WORK/hook_overhead.$round.json" "${args[@]}"
+  done
 }
 
 table() {
-  python3 - "$WORK/hook_overhead.json" <<'PY'
-import json, sys
-res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
-base = res["none"]["median"]
-print("| hook | median `git commit` | mean ± σ | added to `git commit` (median) |")
-print("|---|---|---|---|")
-for name, r in res.items():
-    added = "—" if name == "none" else f"+{(r['median'] - base) * 1000:.1f} ms"
-    print(f"| {name} | {r['median'] * 1000:.1f} ms | {r['mean'] * 1000:.1f} ± {r['stddev'] * 1000:.1f} ms | {added} |")
+  python3 - "$WORK"/hook_overhead.*.json <<'PY'
+import json, statistics, sys
+rounds = [{r["command"]: r for r in json.load(open(f))["results"]} for f in sys.argv[1:]]
+def stat(name, f):
+    return statistics.median(f(r[name]) for r in rounds) * 1000
+median = lambda name: stat(name, lambda r: r["median"])
+low = lambda name: stat(name, lambda r: r["min"])
+cpu = lambda name: stat(name, lambda r: r["user"] + r["system"])
+print(f"{len(rounds)} rounds; each figure is the median over the rounds")
+print("| hook | median `git commit` | added (median) | min | added (min) | CPU user+sys | added CPU |")
+print("|---|---|---|---|---|---|---|")
+for name in rounds[0]:
+    add = lambda f: "—" if name == "none" else f"+{f(name) - f('none'):.1f} ms"
+    print(f"| {name} | {median(name):.1f} ms | {add(median)} | {low(name):.1f} ms | {add(low)}"
+          f" | {cpu(name):.1f} ms | {add(cpu)} |")
 PY
 }
 
@@ -154,4 +170,4 @@ sanity
 versions
 measure
 table
-echo "(raw results: $WORK/hook_overhead.json)"
+echo "(raw results: $WORK/hook_overhead.<round>.json)"

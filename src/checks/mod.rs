@@ -23,6 +23,7 @@ use anyhow::Result;
 pub use plan::Check;
 pub use spec::{CheckSpec, ChecksSettings};
 
+use crate::timing::Phases;
 use crate::worktree_guard;
 
 /// How one check ended.
@@ -141,13 +142,16 @@ impl RunReport {
 /// and puts everything back.
 pub fn run(checks: &[Check], req: &Request) -> Result<RunReport> {
     let started = Instant::now();
+    let mut phases = Phases::start();
     let (selected, skipped) = select(checks, req);
     let any = selected.iter().any(Option::is_some);
     let interrupt = if any { install_signal_flag() } else { Arc::default() };
+    phases.mark("checks-plan");
     let guard = match any && req.isolate {
         true => worktree_guard::engage(req.repo)?,
         false => None,
     };
+    phases.mark("checks-isolate");
     let opts = runner::RunOptions {
         jobs: req.settings.jobs(),
         fail_fast: req.settings.fail_fast(),
@@ -155,7 +159,9 @@ pub fn run(checks: &[Check], req: &Request) -> Result<RunReport> {
         interrupt: interrupt.clone(),
     };
     let mut results = runner::run(checks, selected, &opts);
+    phases.mark("checks-run");
     let restored = guard.map(worktree_guard::Guard::restore).transpose()?;
+    phases.mark("checks-restore");
     for (r, why) in results.iter_mut().zip(skipped) {
         if let Some(why) = why {
             r.status = Status::Skipped(why.into());
