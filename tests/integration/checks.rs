@@ -462,3 +462,31 @@ fn files_each_none_shell_and_always_run() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(r.read("always.log"), "1:always\n", "runs with nothing staged, without paths");
 }
+
+#[test]
+fn a_package_warden_toml_scopes_its_checks_to_the_package() {
+    let r = Repo::new();
+    r.script("packages/web/check.sh", "pwd > ran-in.txt; printf '%s\\n' \"$@\" > args.txt");
+    r.write(
+        "packages/web/warden.toml",
+        "[[check]]\nname = \"web-lint\"\nrun = \"./check.sh\"\nglob = \"*.ts\"\n",
+    );
+    r.write("warden.toml", "[checks]\nfail_fast = true\n");
+    r.commit_all("init");
+    r.write("packages/web/src/a.ts", "a\n");
+    r.write("packages/api/b.ts", "b\n");
+    r.git(&["add", "-A"]);
+    let o = r.warden(&["hook"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(r.read("packages/web/ran-in.txt").trim().ends_with("packages/web"));
+    assert_eq!(r.read("packages/web/args.txt"), "src/a.ts\n");
+    r.write("warden.toml", "[[check]]\nname = \"web-lint\"\nrun = \"true\"\n");
+    r.git(&["add", "warden.toml"]);
+    let o = r.warden(&["hook"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("packages/web/warden.toml:2: check \"web-lint\": name"),
+        "{}",
+        stderr(&o)
+    );
+}
