@@ -118,20 +118,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn failure_shows_name_command_status_output() {
+    fn render(results: Vec<CheckResult>) -> String {
         let report = RunReport {
-            results: vec![
-                result("lint", Status::Failed("exit status 1".into())),
-                result("types", Status::Passed),
-            ],
+            results,
             elapsed: Duration::from_millis(300),
             interrupted: false,
             restored: None,
         };
         let mut out = Vec::new();
         write(&report, Some("commit"), &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn failure_shows_name_command_status_output() {
+        let text = render(vec![
+            result("lint", Status::Failed("exit status 1".into())),
+            result("types", Status::Passed),
+        ]);
         assert!(text.contains("check \"lint\" failed (exit status 1)"), "{text}");
         assert!(text.contains("command: ./lint.sh 'a b.ts'"), "{text}");
         assert!(text.contains("boom"), "{text}");
@@ -142,15 +146,7 @@ mod tests {
 
     #[test]
     fn success_is_one_line() {
-        let report = RunReport {
-            results: vec![result("types", Status::Passed)],
-            elapsed: Duration::from_millis(300),
-            interrupted: false,
-            restored: None,
-        };
-        let mut out = Vec::new();
-        write(&report, Some("commit"), &mut out).unwrap();
-        let text = String::from_utf8(out).unwrap();
+        let text = render(vec![result("types", Status::Passed)]);
         assert_eq!(text.lines().count(), 1, "{text}");
         assert!(text.starts_with("warden: 1 checks passed in 0.30s (types 0.12s)"), "{text}");
     }

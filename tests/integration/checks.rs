@@ -6,6 +6,14 @@ use std::process::Stdio;
 
 use crate::support_checks::{stderr, stdout, wait_until_dead, Repo};
 
+/// Commits `config` as warden.toml (with whatever is in the tree) and stages one new file.
+fn stage_one(r: &Repo, config: &str) {
+    r.write("warden.toml", config);
+    r.commit_all("init");
+    r.write("x.txt", "x\n");
+    r.git(&["add", "x.txt"]);
+}
+
 /// A repository with one committed file and a lint script that rejects the word BAD.
 pub fn lint_repo() -> Repo {
     let r = Repo::new();
@@ -130,19 +138,16 @@ fn five_thousand_staged_files_are_batched_under_the_real_argument_limit() {
 #[test]
 fn timeout_kills_the_whole_process_group_and_says_so() {
     let r = Repo::new();
-    r.script("slow.sh", "sleep 60 & echo $! > bg.pid\nwait");
-    r.write(
-        "warden.toml",
-        "[[check]]\nname = \"slow\"\nrun = \"./slow.sh\"\ntimeout = \"1s\"\nfiles = \"none\"\n",
+    r.script("slow.sh", "sleep 60 & echo $! > bg.tmp; mv bg.tmp bg.pid\nwait");
+    stage_one(
+        &r,
+        "[[check]]\nname = \"slow\"\nrun = \"./slow.sh\"\ntimeout = \"2s\"\nfiles = \"none\"\n",
     );
-    r.commit_all("init");
-    r.write("x.txt", "x\n");
-    r.git(&["add", "x.txt"]);
     let o = r.warden(&["hook"]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("check \"slow\" timed out after 1.00s: killing its whole process group"),
+        err.contains("check \"slow\" timed out after 2.00s: killing its whole process group"),
         "{err}"
     );
     assert!(err.contains("its process group was killed"), "{err}");
@@ -155,13 +160,7 @@ fn timeout_kills_the_whole_process_group_and_says_so() {
 fn barrier_repo(settings: &str) -> Repo {
     let r = Repo::new();
     r.script("meet.sh", "touch \"$1.started\"; i=0; while [ ! -e \"$2.started\" ]; do i=$((i+1)); [ $i -gt 500 ] && { echo \"never met $2\"; exit 1; }; sleep 0.02; done");
-    r.write(
-        "warden.toml",
-        &format!("{settings}\n[[check]]\nname = \"a\"\nrun = \"./meet.sh a b\"\nfiles = \"none\"\n[[check]]\nname = \"b\"\nrun = \"./meet.sh b a\"\nfiles = \"none\"\n"),
-    );
-    r.commit_all("init");
-    r.write("x.txt", "x\n");
-    r.git(&["add", "x.txt"]);
+    stage_one(&r, &format!("{settings}\n[[check]]\nname = \"a\"\nrun = \"./meet.sh a b\"\nfiles = \"none\"\n[[check]]\nname = \"b\"\nrun = \"./meet.sh b a\"\nfiles = \"none\"\n"));
     r
 }
 
@@ -176,16 +175,10 @@ fn parallel_checks_run_side_by_side() {
 fn sequential_checks_honour_after_and_priority() {
     let r = Repo::new();
     r.script("step.sh", "for d in $DEPS; do [ -e \"$d.done\" ] || { echo \"$1 ran before $d\"; exit 1; }; done; touch \"$1.done\"");
-    r.write(
-        "warden.toml",
-        "[checks]\nparallel = 4\n\
+    stage_one(&r, "[checks]\nparallel = 4\n\
          [[check]]\nname = \"last\"\nrun = \"./step.sh last\"\nenv = { DEPS = \"first second\" }\nfiles = \"none\"\npriority = 5\n\
          [[check]]\nname = \"second\"\nrun = \"./step.sh second\"\nenv = { DEPS = \"first\" }\nfiles = \"none\"\nafter = [\"first\"]\n\
-         [[check]]\nname = \"first\"\nrun = \"./step.sh first\"\nfiles = \"none\"\n",
-    );
-    r.commit_all("init");
-    r.write("x.txt", "x\n");
-    r.git(&["add", "x.txt"]);
+         [[check]]\nname = \"first\"\nrun = \"./step.sh first\"\nfiles = \"none\"\n");
     let o = r.warden(&["hook"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(r.exists("last.done"));
@@ -194,18 +187,15 @@ fn sequential_checks_honour_after_and_priority() {
 #[test]
 fn fail_fast_cancels_running_checks_and_skips_the_rest() {
     let r = Repo::new();
-    r.script("slow.sh", "echo $$ > slow.pid; sleep 60");
+    r.script("slow.sh", "echo $$ > slow.tmp; mv slow.tmp slow.pid; sleep 60");
     r.script("fail.sh", "while [ ! -e slow.pid ]; do sleep 0.02; done; echo broken; exit 1");
-    r.write(
-        "warden.toml",
+    stage_one(
+        &r,
         "[checks]\nparallel = 2\nfail_fast = true\n\
          [[check]]\nname = \"slow\"\nrun = \"./slow.sh\"\nfiles = \"none\"\n\
          [[check]]\nname = \"fail\"\nrun = \"./fail.sh\"\nfiles = \"none\"\n\
          [[check]]\nname = \"later\"\nrun = \"touch later.ran\"\nfiles = \"none\"\npriority = 1\n",
     );
-    r.commit_all("init");
-    r.write("x.txt", "x\n");
-    r.git(&["add", "x.txt"]);
     let o = r.warden(&["hook"]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
@@ -221,14 +211,11 @@ fn fail_fast_cancels_running_checks_and_skips_the_rest() {
 #[test]
 fn without_fail_fast_every_check_runs() {
     let r = Repo::new();
-    r.write(
-        "warden.toml",
+    stage_one(
+        &r,
         "[[check]]\nname = \"fail\"\nrun = \"false\"\nfiles = \"none\"\n\
          [[check]]\nname = \"later\"\nrun = \"touch later.ran\"\nfiles = \"none\"\npriority = 1\n",
     );
-    r.commit_all("init");
-    r.write("x.txt", "x\n");
-    r.git(&["add", "x.txt"]);
     assert_eq!(r.warden(&["hook"]).status.code(), Some(1));
     assert!(r.exists("later.ran"));
 }
@@ -236,14 +223,11 @@ fn without_fail_fast_every_check_runs() {
 #[test]
 fn skip_and_warden_skip() {
     let r = Repo::new();
-    r.write(
-        "warden.toml",
+    stage_one(
+        &r,
         "[[check]]\nname = \"lint\"\nrun = \"false\"\nfiles = \"none\"\n\
          [[check]]\nname = \"types\"\nrun = \"touch types.ran\"\nfiles = \"none\"\n",
     );
-    r.commit_all("init");
-    r.write("x.txt", "x\n");
-    r.git(&["add", "x.txt"]);
     assert_eq!(r.warden(&["hook"]).status.code(), Some(1));
     std::fs::remove_file(r.path().join("types.ran")).unwrap();
     let o = r.warden_env(&["hook"], &[("SKIP", "lint, other")]);
@@ -279,13 +263,10 @@ fn monorepo_workdir_runs_inside_the_package_with_relative_paths() {
 #[test]
 fn scan_never_runs_checks() {
     let r = Repo::new();
-    r.write(
-        "warden.toml",
+    stage_one(
+        &r,
         "[[check]]\nname = \"evil\"\nrun = \"touch pwned\"\nfiles = \"none\"\nalways_run = true\n",
     );
-    r.commit_all("init");
-    r.write("x.txt", "x\n");
-    r.git(&["add", "x.txt"]);
     for args in [&["scan"][..], &["scan", "--staged"][..], &["scan", "."][..]] {
         let o = r.warden(args);
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
@@ -318,10 +299,7 @@ fn check_all_files_and_ref_range() {
 #[test]
 fn missing_command_and_broken_config_are_clear_errors() {
     let r = Repo::new();
-    r.write("warden.toml", "[[check]]\nname = \"ghost\"\nrun = \"no-such-linter-xyz --fix\"\n");
-    r.commit_all("init");
-    r.write("x.txt", "x\n");
-    r.git(&["add", "x.txt"]);
+    stage_one(&r, "[[check]]\nname = \"ghost\"\nrun = \"no-such-linter-xyz --fix\"\n");
     let o = r.warden(&["hook"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("command not found: no-such-linter-xyz"), "{}", stderr(&o));

@@ -68,7 +68,11 @@ fn crashing_check_is_reported_and_the_tree_restored() {
 #[test]
 fn ctrl_c_kills_each_running_check_group_and_restores_the_tree() {
     let r = Repo::new();
-    r.script("slow.sh", "sleep 60 & echo $! > \"$1.bg\"; echo $$ > \"$1.pid\"; wait");
+    // Each pid file appears complete (written, then renamed), the background one first.
+    r.script(
+        "slow.sh",
+        "sleep 60 & echo $! > \"$1.tmp\"; mv \"$1.tmp\" \"$1.bg\"; echo $$ > \"$1.tmp\"; mv \"$1.tmp\" \"$1.pid\"; wait",
+    );
     r.write(
         "warden.toml",
         "[checks]\nparallel = 2\n[[check]]\nname = \"one\"\nrun = \"./slow.sh one\"\nfiles = \"none\"\n[[check]]\nname = \"two\"\nrun = \"./slow.sh two\"\nfiles = \"none\"\n",

@@ -156,7 +156,8 @@ pub fn stdout(o: &Output) -> String {
 
 /// True when the process with this pid is gone (or a zombie).
 pub fn is_dead(pid: &str) -> bool {
-    let stat = fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
+    let pid: u32 = pid.trim().parse().unwrap_or_else(|_| panic!("not a pid: {pid:?}"));
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat"));
     match stat {
         Err(_) => true,
         Ok(s) => s.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
