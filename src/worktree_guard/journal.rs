@@ -105,21 +105,23 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
 pub fn read_manifest(journal: &Path) -> Result<Manifest> {
     let path = journal.join("manifest.json");
     let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let m: Manifest =
-        serde_json::from_slice(&bytes).with_context(|| format!("{} is damaged", path.display()))?;
+    let m: Manifest = serde_json::from_slice(&bytes).with_context(|| damaged(journal, &path))?;
     if m.version != VERSION {
         bail!("{} has version {}, this warden reads {VERSION}", path.display(), m.version);
     }
     Ok(m)
 }
 
+fn damaged(journal: &Path, file: &Path) -> String {
+    let how = journal.join("RESTORE.txt");
+    format!("{} is damaged; restore by hand with the commands in {}", file.display(), how.display())
+}
+
 /// Reads `staged.json` if the run got that far (`None`: nothing was swapped yet).
 pub fn read_staged(journal: &Path) -> Result<Option<Vec<Held>>> {
     let path = journal.join("staged.json");
     match fs::read(&path) {
-        Ok(b) => Ok(Some(
-            serde_json::from_slice(&b).with_context(|| format!("{} is damaged", path.display()))?,
-        )),
+        Ok(b) => Ok(Some(serde_json::from_slice(&b).with_context(|| damaged(journal, &path))?)),
         Err(e) if fsops::is_missing(&e) => Ok(None),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
