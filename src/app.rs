@@ -9,6 +9,8 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 
+mod history;
+
 use crate::allow::{self, Allow};
 use crate::cli::{Cli, Command, FormatArg, OutputArgs, RulesCommand, ScanArgs};
 use crate::config::Config;
@@ -34,6 +36,19 @@ pub struct OutputSettings {
     pub max_file_size: Option<u64>,
     /// Keep non-reported candidates.
     pub explain: bool,
+    /// Which baseline hides accepted findings.
+    pub baseline: BaselineChoice,
+}
+
+/// Where the accepted-findings baseline comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BaselineChoice {
+    /// `[scan] baseline` of warden.toml, if set.
+    Configured,
+    /// `--baseline FILE`.
+    File(PathBuf),
+    /// None (`warden baseline` itself sees every finding).
+    Ignore,
 }
 
 impl From<&OutputArgs> for OutputSettings {
@@ -43,6 +58,9 @@ impl From<&OutputArgs> for OutputSettings {
             FormatArg::Json => Format::Json,
             FormatArg::Jsonl => Format::Jsonl,
             FormatArg::Github => Format::Github,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Bfg => Format::Remediation(report::remediation::Tool::Bfg),
+            FormatArg::FilterRepo => Format::Remediation(report::remediation::Tool::FilterRepo),
         };
         OutputSettings {
             format,
@@ -50,6 +68,7 @@ impl From<&OutputArgs> for OutputSettings {
             config: a.config.clone(),
             max_file_size: a.max_file_size,
             explain: a.explain,
+            baseline: a.baseline.clone().map_or(BaselineChoice::Configured, BaselineChoice::File),
         }
     }
 }
@@ -60,6 +79,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Scan(args) => run_scan(&cwd, &args),
         Command::Hook(out) => run_staged(&cwd, &OutputSettings::from(&out), false, true),
+        Command::Ci(args) => history::run_ci(&cwd, &args),
+        Command::Baseline(args) => history::run_baseline(&cwd, &args),
         Command::Install => run_install(&cwd),
         Command::Uninstall { force } => run_uninstall(&cwd, force),
         Command::Rules(cmd) => run_rules(&cwd, cmd),
@@ -68,6 +89,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 
 fn run_scan(cwd: &Path, args: &ScanArgs) -> Result<Outcome> {
     let out = OutputSettings::from(&args.output);
+    if args.history {
+        return history::run_history(cwd, &out, args.branch.as_deref());
+    }
+    if let Some(range) = &args.range {
+        return history::run_range(cwd, &out, range);
+    }
     if args.staged {
         return run_staged(cwd, &out, args.all_lines, false);
     }
@@ -129,9 +156,11 @@ pub fn rule_set(config: &Config) -> Result<RuleSet, ConfigError> {
     Ok(set)
 }
 
-fn allow_list(config: &Config) -> Result<Allow, ConfigError> {
+fn allow_list(config: &Config, out: &OutputSettings) -> Result<Allow, ConfigError> {
     let a = &config.allow;
-    allow::build(&a.paths, &a.regexes, &a.fingerprints).map_err(|(entry, message)| {
+    let mut fingerprints = a.fingerprints.clone();
+    fingerprints.extend(history::baseline_fingerprints(config, &out.baseline)?);
+    allow::build(&a.paths, &a.regexes, &fingerprints).map_err(|(entry, message)| {
         ConfigError::Invalid {
             file: config.file_name(),
             line: config.line_of(&entry),
@@ -150,7 +179,7 @@ fn scan_items(
     started: Instant,
 ) -> Result<Report> {
     let matcher: Matcher = MatcherBuilder::new(&rule_set(config)?).build();
-    let allow = allow_list(config)?;
+    let allow = allow_list(config, out)?;
     let opts = ScanOptions {
         max_file_size: out.max_file_size.unwrap_or_else(|| config.max_file_size()),
         explain: out.explain,
@@ -162,11 +191,15 @@ fn scan_items(
         stats: result.stats,
         explained: result.explained,
         elapsed_ms: started.elapsed().as_millis(),
+        ..Report::default()
     })
 }
 
 /// Writes the report and derives the outcome.
 fn emit(report: &Report, out: &OutputSettings, hook: bool) -> Result<Outcome> {
+    if let Format::Remediation(_) = out.format {
+        bail!("--format bfg and filter-repo rewrite history: use them with --history or --range");
+    }
     let outcome = if !report.stats.errors.is_empty() {
         Outcome::Error
     } else if report.findings.is_empty() {

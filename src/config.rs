@@ -5,6 +5,7 @@
 //! [scan]
 //! max_file_size = 10485760   # bytes; larger blobs are skipped and counted
 //! all_lines = false          # staged scans: report only lines the change adds
+//! baseline = ".warden-baseline"  # accepted findings (see `warden baseline`)
 //!
 //! [allow]
 //! paths = ["docs/", "*.snap"]          # globs; a bare name matches at any depth
@@ -65,6 +66,9 @@ pub struct ScanConfig {
     pub max_file_size: Option<u64>,
     /// Report secrets on every line of a staged file, not only the added lines.
     pub all_lines: Option<bool>,
+    /// A baseline file (relative to this config file) whose fingerprints are not reported;
+    /// honoured by `hook`, `scan` and `ci` (see `warden baseline`).
+    pub baseline: Option<PathBuf>,
 }
 
 /// `[allow]`

@@ -2,10 +2,14 @@
 //!
 //! Data flows one way: `config` + builtin `rules` → `matcher`; a `source` (staged index or
 //! directory) → `scan` (parallel) → `finding`s filtered by `allow` → `report`. `app` wires
-//! the modes together; `cli` is only seen by `app` and `main`.
+//! the modes together; `cli` is only seen by `app` and `main`. History and range scans
+//! (`source::history`, `source::range`), `ci` detection and `baseline` files feed the same
+//! pipeline.
 
 pub mod allow;
 pub mod app;
+pub mod baseline;
+pub mod ci;
 pub mod cli;
 pub mod config;
 pub mod content;
@@ -15,6 +19,7 @@ pub mod finding;
 pub mod git;
 pub mod install;
 pub mod matcher;
+pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod scan;

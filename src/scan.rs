@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::allow::Allow;
 use crate::content::{self, Content};
-use crate::finding::{self, Finding};
+use crate::finding::{self, Finding, Secret};
 use crate::matcher::{Matcher, RawMatch, Scratch, Status};
 use crate::source::{BlobReader, Item, LineScope};
 
@@ -72,6 +72,16 @@ pub struct Explained {
     pub verdict: String,
 }
 
+/// Whether the scan keeps the full secret values of its findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Capture {
+    /// Findings only (every format but the remediation files).
+    #[default]
+    Discard,
+    /// Also the values, for the remediation writer (`bfg`, `filter-repo`) and nothing else.
+    Secrets,
+}
+
 /// What a scan produced.
 #[derive(Debug, Default)]
 pub struct ScanOutput {
@@ -81,6 +91,8 @@ pub struct ScanOutput {
     pub stats: ScanStats,
     /// Every non-reported candidate (only with `explain`).
     pub explained: Vec<Explained>,
+    /// Full secret values, one per fingerprint (only with [`Capture::Secrets`]).
+    pub secrets: Vec<Secret>,
 }
 
 /// Scans `items` read through `reader`.
@@ -91,8 +103,20 @@ pub fn run(
     allow: &Allow,
     opts: &ScanOptions,
 ) -> ScanOutput {
-    let per_item =
-        |scratch: &mut Scratch, item: &Item| scan_item(item, reader, matcher, allow, opts, scratch);
+    run_capturing(items, reader, matcher, allow, opts, Capture::Discard)
+}
+
+/// [`run`], keeping the secret values when `capture` asks for them.
+pub fn run_capturing(
+    items: &[Item],
+    reader: &dyn BlobReader,
+    matcher: &Matcher,
+    allow: &Allow,
+    opts: &ScanOptions,
+    capture: Capture,
+) -> ScanOutput {
+    let env = Env { reader, matcher, allow, opts, capture };
+    let per_item = |scratch: &mut Scratch, item: &Item| scan_item(item, &env, scratch);
     let parts: Vec<ScanOutput> = if items.len() < PARALLEL_MIN_ITEMS {
         let mut scratch = Scratch::default();
         items.iter().map(|i| per_item(&mut scratch, i)).collect()
@@ -103,22 +127,28 @@ pub fn run(
     for p in parts {
         out.findings.extend(p.findings);
         out.explained.extend(p.explained);
+        out.secrets.extend(p.secrets);
         out.stats.merge(p.stats);
     }
+    out.secrets.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+    out.secrets.dedup_by(|a, b| a.fingerprint == b.fingerprint);
     out.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     out.explained.sort_by(|a, b| (&a.path, a.line, &a.rule).cmp(&(&b.path, b.line, &b.rule)));
     out.stats.errors.sort();
     out
 }
 
-fn scan_item(
-    item: &Item,
-    reader: &dyn BlobReader,
-    matcher: &Matcher,
-    allow: &Allow,
-    opts: &ScanOptions,
-    scratch: &mut Scratch,
-) -> ScanOutput {
+/// What every item's scan shares.
+struct Env<'a> {
+    reader: &'a dyn BlobReader,
+    matcher: &'a Matcher,
+    allow: &'a Allow,
+    opts: &'a ScanOptions,
+    capture: Capture,
+}
+
+fn scan_item(item: &Item, env: &Env<'_>, scratch: &mut Scratch) -> ScanOutput {
+    let Env { reader, matcher, allow, opts, .. } = *env;
     let mut out = ScanOutput::default();
     let path = item.display_path();
     if allow.path_excluded(&path) {
@@ -160,7 +190,8 @@ fn scan_item(
     if raw.is_empty() {
         return out;
     }
-    let ctx = ItemContext { item, path: &path, text: &text, matcher, allow, opts };
+    let ctx =
+        ItemContext { item, path: &path, text: &text, matcher, allow, opts, capture: env.capture };
     ctx.collect(&raw, reader, &mut out);
     out
 }
@@ -172,6 +203,7 @@ struct ItemContext<'a> {
     matcher: &'a Matcher,
     allow: &'a Allow,
     opts: &'a ScanOptions,
+    capture: Capture,
 }
 
 impl ItemContext<'_> {
@@ -190,7 +222,12 @@ impl ItemContext<'_> {
         };
         for m in raw {
             match self.decide(m, added.as_deref()) {
-                Ok(f) => out.findings.push(f),
+                Ok(f) => {
+                    if self.capture == Capture::Secrets {
+                        out.secrets.push(self.secret(m, &f));
+                    }
+                    out.findings.push(f)
+                }
                 Err(Some(why)) => {
                     if m.status == Status::Reported {
                         out.stats.suppressed += 1;
@@ -245,6 +282,14 @@ impl ItemContext<'_> {
             fingerprint: finding::fingerprint(&rule.id, secret),
             rotate: rule.rotate.clone(),
             note: m.note.clone(),
+        }
+    }
+
+    fn secret(&self, m: &RawMatch, f: &Finding) -> Secret {
+        Secret {
+            fingerprint: f.fingerprint.clone(),
+            rule: f.rule.clone(),
+            value: self.text[m.secret.clone()].to_vec(),
         }
     }
 

@@ -199,7 +199,11 @@ impl Matcher {
         let whole = self.rules[rule].rule.keywords.is_empty();
         let forward = self.rules[rule].rule.window.unwrap_or(FORWARD_WINDOW);
         let multiline = self.rules[rule].rule.window.is_some();
-        let wins = if whole { std::iter::once(0..hay.len()).collect() } else { windows(hay, hits, forward, multiline) };
+        let wins = if whole {
+            std::iter::once(0..hay.len()).collect()
+        } else {
+            windows(hay, hits, forward, multiline)
+        };
         for win in wins {
             let slice = &hay[..win.end];
             let mut pos = win.start;
