@@ -163,7 +163,7 @@ fn descriptor(f: &Finding) -> Descriptor<'_> {
         short_description: Message { text: format!("{} ({})", f.description, f.provider) },
         full_description: Message { text: f.description.clone() },
         help: Markdown { text: help, markdown },
-        help_uri: f.rotate.starts_with("http").then_some(f.rotate.as_str()),
+        help_uri: link(&f.rotate),
         properties: DescriptorProps {
             tags: vec!["security", "secret"],
             precision: "high",
@@ -201,6 +201,12 @@ fn result<'a>(f: &'a Finding, rules: &[&Finding]) -> SarifResult<'a> {
         partial_fingerprints: BTreeMap::from([("warden/v1", f.fingerprint.as_str())]),
         properties,
     }
+}
+
+/// The first URL in a rule's rotation text.
+fn link(rotate: &str) -> Option<&str> {
+    let start = rotate.find("https://").or_else(|| rotate.find("http://"))?;
+    rotate[start..].split_whitespace().next()
 }
 
 fn level(s: Severity) -> &'static str {
@@ -251,5 +257,6 @@ mod tests {
     fn names_and_uris() {
         assert_eq!(pascal("aws-access-key"), "AwsAccessKey");
         assert_eq!(uri("dir/a b#.env"), "dir/a%20b%23.env");
+        assert_eq!(link("Keys → x: https://a.example/k then"), Some("https://a.example/k"));
     }
 }
