@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 /// Counters a scan bumps as it reads objects.
 #[derive(Debug, Default)]
 pub struct Counters {
+    /// Objects known so far (grows while a history walk is still listing them).
+    pub total: AtomicU64,
     /// Objects visited.
     pub objects: AtomicU64,
     /// Bytes read.
@@ -24,12 +26,12 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Starts drawing `counters` against `total` objects, if stderr is a terminal.
-    pub fn start(label: &'static str, total: u64, counters: Arc<Counters>) -> Progress {
+    /// Starts drawing `counters`, if stderr is a terminal.
+    pub fn start(label: &'static str, counters: Arc<Counters>) -> Progress {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = std::io::stderr().is_terminal().then(|| {
             let stop = Arc::clone(&stop);
-            std::thread::spawn(move || draw_loop(label, total, &counters, &stop))
+            std::thread::spawn(move || draw_loop(label, &counters, &stop))
         });
         Progress { stop, thread }
     }
@@ -45,11 +47,12 @@ impl Drop for Progress {
     }
 }
 
-fn draw_loop(label: &str, total: u64, counters: &Counters, stop: &AtomicBool) {
+fn draw_loop(label: &str, counters: &Counters, stop: &AtomicBool) {
     let started = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(200));
         let done = counters.objects.load(Ordering::Relaxed);
+        let total = counters.total.load(Ordering::Relaxed);
         let bytes = counters.bytes.load(Ordering::Relaxed);
         let line = render(label, done, total, bytes, started.elapsed());
         let mut err = std::io::stderr().lock();

@@ -124,18 +124,26 @@ pub fn run_capturing(
         items.par_iter().map_init(Scratch::default, per_item).collect()
     };
     let mut out = ScanOutput::default();
-    for p in parts {
-        out.findings.extend(p.findings);
-        out.explained.extend(p.explained);
-        out.secrets.extend(p.secrets);
-        out.stats.merge(p.stats);
-    }
-    out.secrets.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
-    out.secrets.dedup_by(|a, b| a.fingerprint == b.fingerprint);
-    out.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    out.explained.sort_by(|a, b| (&a.path, a.line, &a.rule).cmp(&(&b.path, b.line, &b.rule)));
-    out.stats.errors.sort();
+    out.absorb(parts);
     out
+}
+
+impl ScanOutput {
+    /// Adds the results of other parts (batches, threads) and restores the deterministic
+    /// order: findings by path, line, column and rule; one secret per fingerprint.
+    pub fn absorb(&mut self, parts: impl IntoIterator<Item = ScanOutput>) {
+        for p in parts {
+            self.findings.extend(p.findings);
+            self.explained.extend(p.explained);
+            self.secrets.extend(p.secrets);
+            self.stats.merge(p.stats);
+        }
+        self.secrets.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+        self.secrets.dedup_by(|a, b| a.fingerprint == b.fingerprint);
+        self.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.explained.sort_by(|a, b| (&a.path, a.line, &a.rule).cmp(&(&b.path, b.line, &b.rule)));
+        self.stats.errors.sort();
+    }
 }
 
 /// What every item's scan shares.

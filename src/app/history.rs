@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,16 +14,18 @@ use anyhow::{anyhow, bail, Context, Result};
 use git2::{Oid, Repository};
 
 use super::{emit, load_config, rule_set, BaselineChoice, OutputSettings};
+use crate::allow::Allow;
 use crate::cli::{BaselineArgs, CiArgs};
 use crate::config::Config;
 use crate::error::ConfigError;
 use crate::exit::Outcome;
 use crate::finding::{Finding, Secret};
-use crate::matcher::MatcherBuilder;
+use crate::matcher::{Matcher, MatcherBuilder};
 use crate::progress::{Counters, Progress};
 use crate::report::{self, remediation, Format, HistoryInfo, Report, Style};
 use crate::scan::{self, Capture, ScanOptions};
 use crate::source::history::{self as walk, Depth, HistoryReader, RefSelection};
+use crate::source::packorder::PackOrder;
 use crate::source::{dir, provenance, range, staged, BlobReader, Item};
 use crate::{baseline, ci, git};
 
@@ -43,38 +46,66 @@ pub(super) fn run_history(
     finish(&scanned, out)
 }
 
+/// Items per batch handed from the walk to the scanners: large enough to keep pack order
+/// (and libgit2's delta-base cache) effective, small enough to start scanning early.
+const BATCH: usize = 8192;
+
 fn history_scan(cwd: &Path, out: &OutputSettings, refs: &RefSelection) -> Result<Scanned> {
     let started = Instant::now();
     let repo = git::open(cwd)?;
     // NOTE: libgit2 re-hashes (SHA-1 with collision detection) every object it inflates;
     // that alone costs more than scanning. Corruption is still caught by zlib's checksum and
-    // by pack CRCs, and reported per object.
+    // by pack CRCs, and reported per object. Each tree and commit is read once by the walk,
+    // so libgit2's object cache would only cost memory.
     git2::opts::strict_hash_verification(false);
-    // Each tree and commit is read once by the walk: libgit2's object cache only costs memory.
     git2::opts::enable_caching(false);
-    let plan = walk::plan(&repo, refs)?;
-    if std::env::var_os("WARDEN_TIMING").is_some() {
-        eprintln!("timing: walk {:?}", started.elapsed());
-    }
-    if plan.depth == Depth::Shallow {
+    let config = load_config(out, &config_root(&repo, cwd))?;
+    let scanner = Scanner::new(&config, out)?;
+    let counters = Arc::new(Counters::default());
+    let (result, summary) = {
+        let _bar = Progress::start("history", Arc::clone(&counters));
+        walk_and_scan(&repo, refs, &scanner, &counters)?
+    };
+    if summary.depth == Depth::Shallow {
         eprintln!(
             "warden: warning: shallow clone: history before the cut-off is not scanned \
              (run `git fetch --unshallow` for a complete scan)"
         );
     }
-    let config = load_config(out, &config_root(&repo, cwd))?;
-    let counters = Arc::new(Counters::default());
-    let reader = HistoryReader::new(&repo, &counters);
-    let mut scanned = {
-        let _bar = Progress::start("history", plan.items.len() as u64, Arc::clone(&counters));
-        scan_items(&plan.items, &reader, &config, out, "history")?
-    };
+    let mut scanned = scanner.report("history", result);
     let report = &mut scanned.report;
-    report.stats.errors.extend(plan.errors);
-    report.history = Some(HistoryInfo { commits: plan.commits, depth: plan.depth });
+    report.stats.errors.extend(summary.errors);
+    report.history = Some(HistoryInfo { commits: summary.commits, depth: summary.depth });
     report.commits = provenance::commits(&repo, &report.findings);
     report.elapsed_ms = started.elapsed().as_millis();
     Ok(scanned)
+}
+
+/// Runs the walk on its own thread and scans its batches (in pack order) as they arrive.
+fn walk_and_scan(
+    repo: &Repository,
+    refs: &RefSelection,
+    scanner: &Scanner<'_>,
+    counters: &Counters,
+) -> Result<(scan::ScanOutput, walk::WalkSummary)> {
+    let git_dir = repo.path().to_path_buf();
+    let order = PackOrder::load(&git_dir);
+    let reader = HistoryReader::new(repo, counters);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(4);
+    std::thread::scope(|s| {
+        let walker = s.spawn(move || {
+            let repo = Repository::open(&git_dir).context("opening the repository")?;
+            walk::walk(&repo, refs, BATCH, &mut |batch| drop(tx.send(batch)))
+        });
+        let mut result = scan::ScanOutput::default();
+        for mut batch in rx {
+            counters.total.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            walk::sort_in_pack_order(&order, &mut batch);
+            result.absorb([scanner.scan(&batch, &reader)]);
+        }
+        let summary = walker.join().map_err(|_| anyhow!("the history walk panicked"))??;
+        Ok((result, summary))
+    })
 }
 
 /// `warden scan --range BASE..HEAD`.
@@ -223,8 +254,49 @@ pub(super) fn baseline_fingerprints(
     baseline::load(&path)
 }
 
-/// Matcher, allowlist and options from `config`, then the scan (capturing secret values
-/// only for a remediation format).
+/// Matcher, allowlist and options built once from the config; scans item lists
+/// (capturing secret values only for a remediation format).
+struct Scanner<'o> {
+    matcher: Matcher,
+    allow: Allow,
+    opts: ScanOptions,
+    out: &'o OutputSettings,
+}
+
+impl<'o> Scanner<'o> {
+    fn new(config: &Config, out: &'o OutputSettings) -> Result<Self> {
+        Ok(Scanner {
+            matcher: MatcherBuilder::new(&rule_set(config)?).build(),
+            allow: super::allow_list(config, out)?,
+            opts: ScanOptions {
+                max_file_size: out.max_file_size.unwrap_or_else(|| config.max_file_size()),
+                explain: out.explain,
+            },
+            out,
+        })
+    }
+
+    fn scan(&self, items: &[Item], reader: &dyn BlobReader) -> scan::ScanOutput {
+        let capture = match self.out.format {
+            Format::Remediation(_) => Capture::Secrets,
+            _ => Capture::Discard,
+        };
+        scan::run_capturing(items, reader, &self.matcher, &self.allow, &self.opts, capture)
+    }
+
+    fn report(&self, mode: &str, r: scan::ScanOutput) -> Scanned {
+        let report = Report {
+            mode: mode.into(),
+            findings: r.findings,
+            stats: r.stats,
+            explained: r.explained,
+            ..Report::default()
+        };
+        Scanned { report, secrets: r.secrets }
+    }
+}
+
+/// Builds a scanner and scans `items` once.
 fn scan_items(
     items: &[Item],
     reader: &dyn BlobReader,
@@ -232,25 +304,8 @@ fn scan_items(
     out: &OutputSettings,
     mode: &str,
 ) -> Result<Scanned> {
-    let matcher = MatcherBuilder::new(&rule_set(config)?).build();
-    let allow = super::allow_list(config, out)?;
-    let opts = ScanOptions {
-        max_file_size: out.max_file_size.unwrap_or_else(|| config.max_file_size()),
-        explain: out.explain,
-    };
-    let capture = match out.format {
-        Format::Remediation(_) => Capture::Secrets,
-        _ => Capture::Discard,
-    };
-    let r = scan::run_capturing(items, reader, &matcher, &allow, &opts, capture);
-    let report = Report {
-        mode: mode.into(),
-        findings: r.findings,
-        stats: r.stats,
-        explained: r.explained,
-        ..Report::default()
-    };
-    Ok(Scanned { report, secrets: r.secrets })
+    let scanner = Scanner::new(config, out)?;
+    Ok(scanner.report(mode, scanner.scan(items, reader)))
 }
 
 /// Where warden.toml is looked up: the work tree, or for a bare repository the directory

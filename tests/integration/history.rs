@@ -55,10 +55,14 @@ fn same_blob_in_500_commits_is_reported_once_with_its_first_commit() {
             n % 1000
         ));
         if n == 1 {
-            stream.push_str(&format!("M 100644 inline secret.env\ndata {}\n{secret}\n", secret.len()));
+            stream.push_str(&format!(
+                "M 100644 inline secret.env\ndata {}\n{secret}\n",
+                secret.len()
+            ));
         }
         let counter = format!("{n}\n");
-        stream.push_str(&format!("M 100644 inline counter.txt\ndata {}\n{counter}\n", counter.len()));
+        stream
+            .push_str(&format!("M 100644 inline counter.txt\ndata {}\n{counter}\n", counter.len()));
     }
     let mut child = sb
         .command("git", &repo.dir)
@@ -85,7 +89,8 @@ fn bare_clone_is_scanned() {
     let sb = Sandbox::new();
     let (repo, leak) = added_then_deleted(&sb);
     sb.git(sb.path(), &["clone", "-q", "--bare", &repo.url(), "bare.git"]);
-    let out = warden_in(&sb, &sb.path().join("bare.git"), &["scan", "--history", "-f", "json"], &[]);
+    let out =
+        warden_in(&sb, &sb.path().join("bare.git"), &["scan", "--history", "-f", "json"], &[]);
     assert_eq!(code(&out), 1, "{}", show(&out));
     assert_eq!(findings(&json(&out))[0]["commit"], leak.as_str());
 }
@@ -102,7 +107,8 @@ fn shallow_clone_says_history_is_partial() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("shallow clone"), "{}", show(&out));
     // depth 2 reaches the leaking commit
     sb.git(sb.path(), &["clone", "-q", "--depth", "2", &repo.url(), "shallow2"]);
-    let out = warden_in(&sb, &sb.path().join("shallow2"), &["scan", "--history", "-f", "json"], &[]);
+    let out =
+        warden_in(&sb, &sb.path().join("shallow2"), &["scan", "--history", "-f", "json"], &[]);
     assert_eq!(findings(&json(&out)).len(), 1, "{}", show(&out));
 }
 
@@ -255,7 +261,8 @@ fn filter_repo_output_cleans_the_history() {
     let sb = Sandbox::new();
     let (repo, _) = added_then_deleted(&sb);
     let file = sb.path().join("replace.txt");
-    let out = repo.warden(&["scan", "--history", "-f", "filter-repo", "-o", file.to_str().unwrap()]);
+    let out =
+        repo.warden(&["scan", "--history", "-f", "filter-repo", "-o", file.to_str().unwrap()]);
     assert_eq!(code(&out), 1, "{}", show(&out));
     let text = std::fs::read_to_string(&file).unwrap();
     assert_eq!(text, format!("{}==>***REMOVED***\n", fake_key(1)));
