@@ -313,3 +313,38 @@ fn baseline_hides_accepted_findings_in_scan_and_hook() {
     repo.git(&["add", "-A"]);
     assert_eq!(code(&repo.warden(&["hook"])), 1);
 }
+
+#[test]
+fn huge_blobs_are_skipped_and_counted() {
+    let sb = Sandbox::new();
+    let (repo, _) = added_then_deleted(&sb);
+    let out = repo.warden(&["scan", "--history", "--max-file-size", "20", "-f", "json"]);
+    assert_eq!(code(&out), 0, "{}", show(&out));
+    let v = json(&out);
+    assert_eq!(v["stats"]["skipped_large"], 1, "{}", show(&out));
+}
+
+#[test]
+fn a_corrupt_object_is_reported_and_the_scan_goes_on() {
+    let sb = Sandbox::new();
+    let (repo, _) = added_then_deleted(&sb);
+    repo.write("other.txt", "some text that is long enough to corrupt in the middle\n");
+    repo.commit("other");
+    let id = repo.git(&["rev-parse", "HEAD:other.txt"]);
+    let path = repo.dir.join(".git/objects").join(&id[..2]).join(&id[2..]);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    bytes[mid + 1] ^= 0xff;
+    let mut perms = std::fs::metadata(&path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&path, perms).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    let out = repo.warden(&["scan", "--history", "-f", "json"]);
+    assert_eq!(code(&out), 2, "{}", show(&out));
+    let v = json(&out);
+    assert_eq!(findings(&v).len(), 1, "the other blobs are still scanned: {}", show(&out));
+    let errors = v["stats"]["errors"].as_array().unwrap();
+    assert!(errors.iter().any(|e| e.as_str().unwrap().contains(&id)), "{}", show(&out));
+}
