@@ -129,6 +129,7 @@ fn range_scan(
     let reader = staged::GitReader::new(repo);
     let mut scanned = scan_items(&plan.items, &reader, &config, out, "range")?;
     let report = &mut scanned.report;
+    report.stats.errors.extend(plan.errors);
     first_commit_only(&mut report.findings, &plan.commits);
     let depth = if repo.is_shallow() { Depth::Shallow } else { Depth::Complete };
     report.history = Some(HistoryInfo { commits: plan.commits.len(), depth });

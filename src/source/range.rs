@@ -21,6 +21,8 @@ pub struct RangePlan {
     pub items: Vec<Item>,
     /// Commits of the range, oldest first (full ids).
     pub commits: Vec<String>,
+    /// Commits whose changes could not be read (the scan is incomplete).
+    pub errors: Vec<String>,
 }
 
 /// Resolves `BASE..HEAD` (or `BASE...HEAD`, from the merge base) to its two ends.
@@ -47,12 +49,19 @@ pub fn plan(repo: &Repository, base: Oid, head: Oid) -> Result<RangePlan> {
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
     walk.push(head)?;
     walk.hide(base)?;
-    let mut plan = RangePlan { items: Vec::new(), commits: Vec::new() };
+    let mut plan = RangePlan { items: Vec::new(), commits: Vec::new(), errors: Vec::new() };
     let mut seen: HashSet<(Oid, Option<Oid>)> = HashSet::new();
     for oid in walk {
         let oid = oid.context("walking the range")?;
         let hex = oid.to_string();
-        for item in commit_items(repo, oid).with_context(|| format!("commit {hex}"))? {
+        let items = match commit_items(repo, oid) {
+            Ok(items) => items,
+            Err(e) => {
+                plan.errors.push(format!("commit {hex}: {e}"));
+                Vec::new()
+            }
+        };
+        for item in items {
             if seen.insert(key(&item)) {
                 plan.items.push(Item { commit: Some(hex.clone()), ..item });
             }
