@@ -13,14 +13,16 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use git2::{Oid, Repository};
 
-use super::{emit, load_config, rule_set, BaselineChoice, OutputSettings};
+use super::{emit, load_layers, BaselineChoice, OutputSettings};
 use crate::allow::Allow;
 use crate::cli::{BaselineArgs, CiArgs};
 use crate::config::Config;
 use crate::error::ConfigError;
 use crate::exit::Outcome;
 use crate::finding::{Finding, Secret};
+use crate::layered::{self, Layered};
 use crate::matcher::{Matcher, MatcherBuilder};
+use crate::policy::Policy;
 use crate::progress::{Counters, Progress};
 use crate::report::{self, remediation, Format, HistoryInfo, Report, Style};
 use crate::scan::{self, Capture, ScanOptions};
@@ -59,8 +61,8 @@ fn history_scan(cwd: &Path, out: &OutputSettings, refs: &RefSelection) -> Result
     // so libgit2's object cache would only cost memory.
     git2::opts::strict_hash_verification(false);
     git2::opts::enable_caching(false);
-    let config = load_config(out, &config_root(&repo, cwd))?;
-    let scanner = Scanner::new(&config, out)?;
+    let layers = load_layers(out, &config_root(&repo, cwd), &nested_dirs(&repo))?;
+    let scanner = Scanner::new(&layers, out)?;
     let counters = Arc::new(Counters::default());
     let (result, summary) = {
         let _bar = Progress::start("history", Arc::clone(&counters));
@@ -125,9 +127,9 @@ fn range_scan(
 ) -> Result<Scanned> {
     let started = Instant::now();
     let plan = range::plan(repo, base, head)?;
-    let config = load_config(out, &config_root(repo, cwd))?;
+    let layers = load_layers(out, &config_root(repo, cwd), &nested_dirs(repo))?;
     let reader = staged::GitReader::new(repo);
-    let mut scanned = scan_items(&plan.items, &reader, &config, out, "range")?;
+    let mut scanned = scan_items(&plan.items, &reader, &layers, out, "range")?;
     let report = &mut scanned.report;
     report.stats.errors.extend(plan.errors);
     first_commit_only(&mut report.findings, &plan.commits);
@@ -223,10 +225,14 @@ pub(super) fn run_baseline(cwd: &Path, args: &BaselineArgs) -> Result<Outcome> {
     let report = if args.history {
         history_scan(cwd, &out, &RefSelection::All)?.report
     } else {
-        let root = cwd.join(args.path.clone().unwrap_or_else(|| PathBuf::from(".")));
-        let config = load_config(&out, if root.is_dir() { &root } else { cwd })?;
-        let items = dir::items(&root).map_err(|e| anyhow!(e))?;
-        scan_items(&items, &dir::FileReader, &config, &out, "directory")?.report
+        let given = cwd.join(args.path.clone().unwrap_or_else(|| PathBuf::from(".")));
+        let root = std::fs::canonicalize(&given).unwrap_or(given);
+        let config_root = super::scan_config_root(&root, cwd);
+        let items = dir::items(&root, &config_root).map_err(|e| anyhow!(e))?;
+        let paths: Vec<String> = items.iter().map(Item::display_path).collect();
+        let nested = layered::nested_dirs(paths.iter().map(String::as_str));
+        let layers = load_layers(&out, &config_root, &nested)?;
+        scan_items(&items, &dir::FileReader, &layers, &out, "directory")?.report
     };
     let text = baseline::render(&report.findings);
     match &args.output {
@@ -265,10 +271,12 @@ struct Scanner<'o> {
 }
 
 impl<'o> Scanner<'o> {
-    fn new(config: &Config, out: &'o OutputSettings) -> Result<Self> {
+    fn new(layers: &Layered, out: &'o OutputSettings) -> Result<Self> {
+        let config = layers.effective();
+        let policy = Policy::from_layers(layers)?;
         Ok(Scanner {
-            matcher: MatcherBuilder::new(&rule_set(config)?).build(),
-            allow: super::allow_list(config, out)?,
+            matcher: MatcherBuilder::new(&policy.rules).build(),
+            allow: policy.allow,
             opts: ScanOptions {
                 max_file_size: out.max_file_size.unwrap_or_else(|| config.max_file_size()),
                 explain: out.explain,
@@ -301,12 +309,21 @@ impl<'o> Scanner<'o> {
 fn scan_items(
     items: &[Item],
     reader: &dyn BlobReader,
-    config: &Config,
+    layers: &Layered,
     out: &OutputSettings,
     mode: &str,
 ) -> Result<Scanned> {
-    let scanner = Scanner::new(config, out)?;
+    let scanner = Scanner::new(layers, out)?;
     Ok(scanner.report(mode, scanner.scan(items, reader)))
+}
+
+/// Directories holding a per-directory warden.toml, from the index (none in a bare
+/// repository).
+fn nested_dirs(repo: &Repository) -> Vec<String> {
+    if repo.is_bare() {
+        return Vec::new();
+    }
+    staged::nested_config_dirs(repo).unwrap_or_default()
 }
 
 /// Where warden.toml is looked up: the work tree, or for a bare repository the directory

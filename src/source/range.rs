@@ -3,8 +3,9 @@
 //! Each commit contributes the files it adds or changes against its parent (only the added
 //! lines of changed files count; renames are detected). A merge commit contributes only
 //! what differs from *every* parent — conflict resolutions and "evil merge" edits — with
-//! lines counted against the first parent: the merged branch's own commits are scanned on
-//! their own when they are in the range, and are not the pull request's when they are not.
+//! only the lines that no parent's version of the file has: the merged branch's own commits
+//! are scanned on their own when they are in the range, and are not the pull request's when
+//! they are not.
 //! Identical (blob, scope) pairs are scanned once, under the oldest commit.
 
 use std::collections::{HashMap, HashSet};
@@ -50,7 +51,7 @@ pub fn plan(repo: &Repository, base: Oid, head: Oid) -> Result<RangePlan> {
     walk.push(head)?;
     walk.hide(base)?;
     let mut plan = RangePlan { items: Vec::new(), commits: Vec::new(), errors: Vec::new() };
-    let mut seen: HashSet<(Oid, Option<Oid>)> = HashSet::new();
+    let mut seen: HashSet<(Oid, Vec<Oid>)> = HashSet::new();
     for oid in walk {
         let oid = oid.context("walking the range")?;
         let hex = oid.to_string();
@@ -71,16 +72,21 @@ pub fn plan(repo: &Repository, base: Oid, head: Oid) -> Result<RangePlan> {
     Ok(plan)
 }
 
-fn key(item: &Item) -> (Oid, Option<Oid>) {
+fn key(item: &Item) -> (Oid, Vec<Oid>) {
     let blob = match item.blob {
         BlobRef::Git(o) => o,
         BlobRef::File(_) => Oid::zero(),
     };
-    let old = match item.scope {
-        LineScope::AddedSince(o) => Some(o),
-        LineScope::All => None,
-    };
-    (blob, old)
+    (blob, olds(&item.scope))
+}
+
+/// The older blobs a scope compares against.
+fn olds(scope: &LineScope) -> Vec<Oid> {
+    match scope {
+        LineScope::All => Vec::new(),
+        LineScope::AddedSince(o) => vec![*o],
+        LineScope::AddedSinceAll(v) => v.clone(),
+    }
 }
 
 /// The items one commit adds: against its parent, or for a merge against all of them.
@@ -93,14 +99,18 @@ fn commit_items(repo: &Repository, oid: Oid) -> Result<Vec<Item>> {
     };
     let mut items = changed(repo, Some(first), &tree)?;
     for other in &parents[1..] {
-        let also: HashMap<Vec<u8>, Oid> = changed(repo, Some(other), &tree)?
-            .into_iter()
-            .filter_map(|i| match i.blob {
-                BlobRef::Git(o) => Some((i.path, o)),
-                BlobRef::File(_) => None,
-            })
-            .collect();
-        items.retain(|i| also.get(&i.path).is_some_and(|o| i.blob == BlobRef::Git(*o)));
+        let mut also: HashMap<Vec<u8>, Item> =
+            changed(repo, Some(other), &tree)?.into_iter().map(|i| (i.path.clone(), i)).collect();
+        items.retain_mut(|i| match also.remove(&i.path) {
+            Some(o) if o.blob == i.blob => {
+                let mut all = olds(&i.scope);
+                all.extend(olds(&o.scope));
+                i.scope =
+                    if all.is_empty() { LineScope::All } else { LineScope::AddedSinceAll(all) };
+                true
+            }
+            _ => false,
+        });
     }
     Ok(items)
 }
