@@ -97,11 +97,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 
 fn run_scan(cwd: &Path, args: &ScanArgs) -> Result<Outcome> {
     let out = OutputSettings::from(&args.output);
+    let repo_at = args.path.as_ref().map_or_else(|| cwd.to_path_buf(), |p| cwd.join(p));
     if args.history {
-        return history::run_history(cwd, &out, args.branch.as_deref());
+        return history::run_history(&repo_at, &out, args.branch.as_deref());
     }
     if let Some(range) = &args.range {
-        return history::run_range(cwd, &out, range);
+        return history::run_range(&repo_at, &out, range);
     }
     if args.staged {
         return run_staged(cwd, &out, args.all_lines, false);

@@ -63,14 +63,16 @@ pub struct ScanArgs {
     /// With --staged: report secrets on every line of staged files, not only added lines.
     #[arg(long)]
     pub all_lines: bool,
-    /// Scan every blob reachable from every branch, tag and remote ref, each once.
-    #[arg(long, conflicts_with_all = ["path", "staged"])]
+    /// Scan every blob reachable from every branch, tag and remote ref, each once (PATH,
+    /// if given, is the repository).
+    #[arg(long, conflicts_with = "staged")]
     pub history: bool,
     /// With --history: only this branch, tag or commit and its ancestors.
     #[arg(long, value_name = "REF", requires = "history")]
     pub branch: Option<String>,
-    /// Scan every commit of BASE..HEAD (each commit's added lines, merges included).
-    #[arg(long, value_name = "BASE..HEAD", conflicts_with_all = ["path", "staged", "history"])]
+    /// Scan every commit of BASE..HEAD (each commit's added lines, merges included; PATH,
+    /// if given, is the repository).
+    #[arg(long, value_name = "BASE..HEAD", conflicts_with_all = ["staged", "history"])]
     pub range: Option<String>,
     /// Output options.
     #[command(flatten)]
