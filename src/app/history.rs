@@ -3,6 +3,7 @@
 //! writer's file handling (0600, never stdout) and baseline loading. Shares config, rule
 //! and allowlist construction with the parent `app` module.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -78,6 +79,10 @@ fn history_scan(cwd: &Path, out: &OutputSettings, refs: &RefSelection) -> Result
     let report = &mut scanned.report;
     report.stats.errors.extend(summary.errors);
     report.history = Some(HistoryInfo { commits: summary.commits, depth: summary.depth });
+    let commits = provenance::commits(&repo, &report.findings);
+    let when: HashMap<&str, &str> =
+        commits.iter().map(|c| (c.id.as_str(), c.date.as_str())).collect();
+    first_commit_only(&mut report.findings, |c| (when.get(c).copied(), c.to_string()));
     report.commits = provenance::commits(&repo, &report.findings);
     report.elapsed_ms = started.elapsed().as_millis();
     Ok(scanned)
@@ -132,7 +137,9 @@ fn range_scan(
     let mut scanned = scan_items(&plan.items, &reader, &layers, out, "range")?;
     let report = &mut scanned.report;
     report.stats.errors.extend(plan.errors);
-    first_commit_only(&mut report.findings, &plan.commits);
+    let order: HashMap<&str, usize> =
+        plan.commits.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
+    first_commit_only(&mut report.findings, |c| order.get(c).copied());
     let depth = if repo.is_shallow() { Depth::Shallow } else { Depth::Complete };
     report.history = Some(HistoryInfo { commits: plan.commits.len(), depth });
     report.commits = provenance::commits(repo, &report.findings);
@@ -140,15 +147,18 @@ fn range_scan(
     Ok(scanned)
 }
 
-/// The same secret at the same path in several commits of a range: keep the oldest.
-fn first_commit_only(findings: &mut Vec<Finding>, commits: &[String]) {
-    let order: HashMap<&str, usize> =
-        commits.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
-    let rank = |f: &Finding| f.commit.as_deref().and_then(|c| order.get(c)).copied();
-    let mut best: HashMap<(String, String), Option<usize>> = HashMap::new();
+/// The same secret at the same path in several commits (several versions of a file): keep
+/// the finding of the oldest commit, as `rank` orders commit ids.
+fn first_commit_only<R: Ord>(findings: &mut Vec<Finding>, rank: impl Fn(&str) -> R) {
+    let rank = |f: &Finding| f.commit.as_deref().map(&rank);
+    let mut best: HashMap<(String, String), Option<R>> = HashMap::new();
     for f in findings.iter() {
-        let slot = best.entry((f.fingerprint.clone(), f.path.clone())).or_insert(rank(f));
-        *slot = (*slot).min(rank(f));
+        let r = rank(f);
+        match best.entry((f.fingerprint.clone(), f.path.clone())) {
+            Entry::Occupied(mut e) if r < *e.get() => *e.get_mut() = r,
+            Entry::Occupied(_) => {}
+            Entry::Vacant(e) => drop(e.insert(r)),
+        }
     }
     findings.retain(|f| {
         let key = (f.fingerprint.clone(), f.path.clone());
