@@ -23,7 +23,14 @@ pub struct Prefilter {
     automaton: DFA,
     /// For each distinct keyword (automaton pattern), the rules that listed it.
     owners: Vec<Vec<usize>>,
+    /// Length of the longest keyword.
+    max_len: usize,
 }
+
+/// Chunks of a large haystack walked in lockstep.
+const STREAMS: usize = 4;
+/// Haystacks shorter than this are walked as one chunk.
+const SPLIT_MIN: usize = 4096;
 
 impl Prefilter {
     /// Builds the automaton from `(rule index, keywords)` pairs.
@@ -49,7 +56,8 @@ impl Prefilter {
             .prefilter(false)
             .build(&keywords)
             .expect("keyword automaton");
-        Prefilter { automaton, owners }
+        let max_len = keywords.iter().map(String::len).max().unwrap_or(0);
+        Prefilter { automaton, owners, max_len }
     }
 
     /// Appends every (rule, keyword span) hit in `haystack` to `out`, in the order of
@@ -59,19 +67,102 @@ impl Prefilter {
     /// resumable per-match state machine cost ~19 instructions per byte here; the plain
     /// loop is a class lookup and a transition per byte. With ~200 case-insensitive
     /// keywords no aho-corasick prefilter applies, so nothing is lost by skipping it.
+    ///
+    /// NOTE: a DFA walk is bound by the latency of each state lookup, which depends on the
+    /// previous one. Large haystacks are therefore cut into `STREAMS` chunks walked in
+    /// lockstep (independent chains the CPU overlaps). Each chunk's walk starts
+    /// `longest keyword - 1` bytes early from the start state and reports only matches
+    /// ending inside its chunk, so every match is found exactly once; chunk results are
+    /// appended in chunk order, which keeps the end-offset order of a single walk.
     pub fn scan(&self, haystack: &[u8], out: &mut Vec<Hit>) {
+        let Ok(start) = self.automaton.start_state(Anchored::No) else { return };
+        if haystack.len() < SPLIT_MIN {
+            self.scan_from(&haystack[..], 0, 0, start, out);
+            return;
+        }
+        let chunk = haystack.len() / STREAMS;
+        let mut bounds = [(0usize, 0usize, 0usize); STREAMS];
+        for (s, b) in bounds.iter_mut().enumerate() {
+            let lo = s * chunk;
+            let hi = if s + 1 == STREAMS { haystack.len() } else { lo + chunk };
+            *b = (lo.saturating_sub(self.max_len.saturating_sub(1)), lo, hi);
+        }
+        let mut later: [Vec<Hit>; STREAMS] = Default::default();
+        let (ats, sids) = self.lockstep(haystack, &bounds, start, out, &mut later);
+        for s in 0..STREAMS {
+            let (_, report_after, hi) = bounds[s];
+            let buf = if s == 0 { &mut *out } else { &mut later[s] };
+            if let Some(sid) = sids[s] {
+                self.scan_from(&haystack[..hi], ats[s], report_after, sid, buf);
+            }
+        }
+        for buf in &mut later[1..] {
+            out.append(buf);
+        }
+    }
+
+    /// Walks all chunks one byte each per round until one of them runs out; returns where
+    /// each stopped (`None`: the walk hit the dead state and is over).
+    fn lockstep(
+        &self,
+        hay: &[u8],
+        bounds: &[(usize, usize, usize); STREAMS],
+        start: StateID,
+        out: &mut Vec<Hit>,
+        later: &mut [Vec<Hit>; STREAMS],
+    ) -> ([usize; STREAMS], [Option<StateID>; STREAMS]) {
         let dfa = &self.automaton;
-        let Ok(mut sid) = dfa.start_state(Anchored::No) else { return };
-        let mut at = 0;
-        while at < haystack.len() {
-            (at, sid) = next_special(dfa, haystack, at, sid);
-            if !dfa.is_special(sid) {
+        let mut at = bounds.map(|b| b.0);
+        let mut sid = [start; STREAMS];
+        let mut live = [true; STREAMS];
+        loop {
+            let steps = (0..STREAMS).map(|s| bounds[s].2 - at[s]).min().unwrap_or(0);
+            if steps == 0 || live.contains(&false) {
                 break;
             }
-            if dfa.is_dead(sid) {
+            let mut special = false;
+            for _ in 0..steps {
+                for s in 0..STREAMS {
+                    sid[s] = dfa.next_state(Anchored::No, sid[s], hay[at[s]]);
+                    at[s] += 1;
+                    special |= dfa.is_special(sid[s]);
+                }
+                if special {
+                    break;
+                }
+            }
+            for s in 0..STREAMS {
+                if !dfa.is_special(sid[s]) {
+                    continue;
+                }
+                if dfa.is_dead(sid[s]) {
+                    live[s] = false;
+                } else if dfa.is_match(sid[s]) && at[s] > bounds[s].1 {
+                    let buf = if s == 0 { &mut *out } else { &mut later[s] };
+                    self.push_matches(sid[s], at[s], buf);
+                }
+            }
+        }
+        (at, std::array::from_fn(|s| live[s].then_some(sid[s])))
+    }
+
+    /// The single-chain walk of `haystack` from `at` in state `sid`; matches ending at or
+    /// before `report_after` are skipped.
+    fn scan_from(
+        &self,
+        haystack: &[u8],
+        mut at: usize,
+        report_after: usize,
+        mut sid: StateID,
+        out: &mut Vec<Hit>,
+    ) {
+        let dfa = &self.automaton;
+        while at < haystack.len() {
+            (at, sid) = next_special(dfa, haystack, at, sid);
+            if !dfa.is_special(sid) || dfa.is_dead(sid) {
                 return;
             }
-            if dfa.is_match(sid) {
+            if dfa.is_match(sid) && at > report_after {
                 self.push_matches(sid, at, out);
             }
         }
@@ -141,6 +232,23 @@ mod tests {
             .collect();
         assert!(want.len() > 10);
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn chunked_walk_matches_single_walk_at_every_boundary() {
+        let kws: Vec<String> =
+            ["key", "api_key", "sk-or-v1-", "://", "eyJ"].iter().map(|s| s.to_string()).collect();
+        let p = Prefilter::new([(0, &kws[..3]), (1, &kws[2..])]);
+        let unit = b"xx API_KEY=1 sk-Or-V1-z https://h eyj ";
+        for len in (SPLIT_MIN..SPLIT_MIN + 3 * unit.len()).step_by(3) {
+            let hay: Vec<u8> = unit.iter().copied().cycle().take(len).collect();
+            let mut chunked = Vec::new();
+            p.scan(&hay, &mut chunked);
+            let mut single = Vec::new();
+            p.scan_from(&hay, 0, 0, p.automaton.start_state(Anchored::No).unwrap(), &mut single);
+            assert!(single.len() > 500);
+            assert_eq!(chunked, single, "haystack length {len}");
+        }
     }
 
     fn p_keywords(kws: &[String]) -> Vec<String> {
