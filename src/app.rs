@@ -104,6 +104,10 @@ fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> 
     let report = scan_items(&items, &reader, &config, out, "staged", started, &mut phases)?;
     let outcome = emit(&report, out, hook);
     phases.mark("output");
+    // NOTE: the process exits right after this returns; freeing the repository (its index
+    // entries, object cache and pack maps) was ~5% of a 1-file hook's instructions, so
+    // leave that to the OS.
+    std::mem::forget(repo);
     outcome
 }
 
