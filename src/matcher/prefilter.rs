@@ -77,7 +77,7 @@ impl Prefilter {
     pub fn scan(&self, haystack: &[u8], out: &mut Vec<Hit>) {
         let Ok(start) = self.automaton.start_state(Anchored::No) else { return };
         if haystack.len() < SPLIT_MIN {
-            self.scan_from(&haystack[..], 0, 0, start, out);
+            self.scan_from(haystack, 0, 0, start, out);
             return;
         }
         let chunk = haystack.len() / STREAMS;
@@ -217,7 +217,7 @@ mod tests {
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::DFA))
-            .build(&p_keywords(&kws))
+            .build(p_keywords(&kws))
             .unwrap();
         let owners = [vec![0], vec![0], vec![0], vec![0, 1], vec![1], vec![1], vec![1, 2], vec![1]];
         let want: Vec<Hit> = ac
