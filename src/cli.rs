@@ -33,6 +33,13 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Prove the guard is live: hook installed where git runs it, executable, and blocking a
+    /// canary secret staged in a temporary index. Exit 0 only when all of that holds.
+    Doctor,
+    /// Show the effective configuration: each layer (base, repo, per-directory) and every
+    /// value with the file and line that set it.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// List, check and explain rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -88,6 +95,13 @@ pub enum FormatArg {
     Github,
 }
 
+/// `warden config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the layers and every configured value with where it came from.
+    Show,
+}
+
 /// `warden rules …`
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
@@ -100,6 +114,12 @@ pub enum RulesCommand {
     /// Validate a rule file: schema, regexes, and every example and negative example.
     Check {
         /// The rule file (same schema as rules/*.toml).
+        file: PathBuf,
+    },
+    /// Convert a gitleaks/betterleaks config to warden rule TOML (printed). To use one as it
+    /// is, list it under `[rules] gitleaks = [...]` in warden.toml instead.
+    ImportGitleaks {
+        /// The gitleaks config (e.g. .gitleaks.toml).
         file: PathBuf,
     },
     /// Show one rule: description, pattern, keywords, examples and where to rotate.

@@ -54,6 +54,29 @@ pub fn head_tree(repo: &Repository) -> Result<Option<Tree<'_>>> {
     }
 }
 
+/// The trees of the other parents of a merge in progress (`MERGE_HEAD`), empty otherwise.
+pub fn merge_head_trees(repo: &Repository) -> Result<Vec<Tree<'_>>> {
+    // NOTE: read the file (one id a line) rather than `mergehead_foreach`, which needs a
+    // mutable repository; MERGE_HEAD lives in the (worktree's) git dir.
+    let file = repo.path().join("MERGE_HEAD");
+    let text = match std::fs::read_to_string(&file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
+    };
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            let oid =
+                Oid::from_str(line).with_context(|| format!("MERGE_HEAD: bad id {line:?}"))?;
+            repo.find_commit(oid)
+                .and_then(|c| c.tree())
+                .with_context(|| format!("resolving MERGE_HEAD {oid} to a tree"))
+        })
+        .collect()
+}
+
 thread_local! {
     static REPO: RefCell<Option<(PathBuf, Repository)>> = const { RefCell::new(None) };
 }

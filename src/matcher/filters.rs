@@ -89,6 +89,7 @@ fn is_reference(s: &str) -> bool {
     simple_var
         || t.contains("{{")
         || t.contains("${")
+        || t.contains("%{")
         || (t.starts_with('%') && t.ends_with('%') && t.len() > 2)
         || t.contains("process.env")
         || t.contains("os.getenv")
@@ -179,6 +180,7 @@ mod tests {
             "sk-your-key-here",
             "process.env.KEY",
             "%API_KEY%",
+            "pw_%{alnum:24}",
             "aaaaaaaaaaa",
             "abcdefghij",
             "12345678",

@@ -55,6 +55,8 @@ pub struct RawMatch {
 
 struct CompiledRule {
     rule: Rule,
+    /// The rule's own allowlist, compiled with the matcher (custom rules only have one).
+    allow: Vec<Regex>,
     regex: OnceLock<Result<Regex, String>>,
     path: OnceLock<Option<Regex>>,
 }
@@ -75,7 +77,7 @@ impl MatcherBuilder {
             .rules
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.path.is_some())
+            .filter(|(_, r)| r.path.is_some() || r.keywords.is_empty())
             .map(|(i, _)| i)
             .collect();
         let prefilter =
@@ -83,7 +85,16 @@ impl MatcherBuilder {
         let rules = self
             .rules
             .into_iter()
-            .map(|rule| CompiledRule { rule, regex: OnceLock::new(), path: OnceLock::new() })
+            .map(|rule| CompiledRule {
+                allow: rule
+                    .allow_regexes
+                    .iter()
+                    .filter_map(|r| crate::rules::compile(r).ok())
+                    .collect(),
+                rule,
+                regex: OnceLock::new(),
+                path: OnceLock::new(),
+            })
             .collect();
         Matcher { rules, prefilter, path_rules }
     }
@@ -93,7 +104,7 @@ impl MatcherBuilder {
 pub struct Matcher {
     rules: Vec<CompiledRule>,
     prefilter: Prefilter,
-    /// Rules restricted to some paths.
+    /// Rules restricted to some paths, or without keywords (these scan whole files).
     path_rules: Vec<usize>,
 }
 
@@ -250,6 +261,20 @@ impl Matcher {
         m
     }
 
+    /// The rule's own allowlist (custom and imported rules): regexes and stopwords.
+    fn rule_allowlist(&self, rule: &Rule, secret: &[u8]) -> Option<String> {
+        if rule.allow_regexes.is_empty() && rule.stopwords.is_empty() {
+            return None;
+        }
+        let cr = self.rules.iter().find(|c| std::ptr::eq(&c.rule, rule))?;
+        if let Some(i) = cr.allow.iter().position(|re| re.is_match(secret)) {
+            return Some(format!("rule allowlist regex #{}", i + 1));
+        }
+        let lower = String::from_utf8_lossy(secret).to_ascii_lowercase();
+        let stop = rule.stopwords.iter().find(|w| lower.contains(&w.to_ascii_lowercase()))?;
+        Some(format!("rule stopword {stop:?}"))
+    }
+
     fn filter(
         &self,
         rule: &Rule,
@@ -263,6 +288,9 @@ impl Matcher {
         }
         if let Some(why) = filters::placeholder_reason(&hay[secret.clone()]) {
             return Some(Status::Rejected(format!("placeholder: {why}")));
+        }
+        if let Some(why) = self.rule_allowlist(rule, &hay[secret.clone()]) {
+            return Some(Status::Rejected(why));
         }
         if let Some(min) = rule.entropy {
             if entropy < min {

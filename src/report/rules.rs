@@ -55,3 +55,12 @@ pub fn explain(rule: &Rule, out: &mut dyn Write) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Rules as a warden rule file (`[[rule]]` tables).
+pub fn to_toml(rules: &[Rule]) -> Result<String, toml::ser::Error> {
+    #[derive(serde::Serialize)]
+    struct File<'a> {
+        rule: &'a [Rule],
+    }
+    toml::to_string(&File { rule: rules })
+}

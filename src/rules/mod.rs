@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{line_col, RuleError};
+use crate::error::{line_col, one_line, RuleError};
 
 /// How bad a leak of this credential is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -131,6 +131,12 @@ pub struct Rule {
     /// The path its examples are tested under (for rules with `path`).
     #[serde(default)]
     pub example_path: Option<String>,
+    /// Regexes that, matching the secret, mean "not a finding" for this rule.
+    #[serde(default)]
+    pub allow_regexes: Vec<String>,
+    /// Words that, found in the secret (case-insensitively), mean "not a finding".
+    #[serde(default)]
+    pub stopwords: Vec<String>,
     /// How many bytes after a keyword hit the pattern may span (default: to the line end,
     /// at most 4 KiB); set for multi-line secrets such as PEM blocks.
     #[serde(default)]
@@ -193,7 +199,7 @@ impl RuleSet {
     ) -> Result<(), RuleError> {
         let parsed: RuleFile = toml::from_str(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
-            RuleError::Parse { file: file.into(), line, col, message: e.message().to_string() }
+            RuleError::Parse { file: file.into(), line, col, message: one_line(e.message()) }
         })?;
         for rule in parsed.rule {
             let line = find_id_line(text, &rule.id);
@@ -259,11 +265,17 @@ impl RuleSet {
     }
 }
 
-fn find_id_line(text: &str, id: &str) -> usize {
-    let needle = format!("\"{id}\"");
-    text.lines()
-        .position(|l| l.trim_start().starts_with("id") && l.contains(&needle))
-        .map_or(0, |i| i + 1)
+/// 1-based line of the `id = "…"` (or `id = '…'`) line of rule `id` in `text` (0 when absent).
+pub fn find_id_line(text: &str, id: &str) -> usize {
+    let is_id_line = |l: &str| {
+        let Some(value) = l.trim_start().strip_prefix("id") else { return false };
+        let Some(value) = value.trim_start().strip_prefix('=') else { return false };
+        let value = value.trim_start();
+        ['"', '\''].iter().any(|&q| {
+            value.strip_prefix(q).and_then(|v| v.strip_prefix(id)).is_some_and(|v| v.starts_with(q))
+        })
+    };
+    text.lines().position(is_id_line).map_or(0, |i| i + 1)
 }
 
 /// Checks one rule's fields (not its examples): id shape, keywords, regex syntax, group.
@@ -272,6 +284,9 @@ pub fn validate_rule(rule: &Rule) -> Result<(), String> {
     let re = compile(&rule.regex).map_err(|e| format!("invalid regex: {e}"))?;
     if let Some(p) = &rule.path {
         compile(p).map_err(|e| format!("invalid path regex: {e}"))?;
+    }
+    for a in &rule.allow_regexes {
+        compile(a).map_err(|e| format!("invalid allow regex {a:?}: {e}"))?;
     }
     if rule.secret_group == 0 || rule.secret_group >= re.captures_len() {
         return Err(format!(
@@ -293,10 +308,10 @@ fn validate_fields(rule: &Rule) -> Result<(), String> {
     if !id_ok {
         return Err("id must be lowercase letters, digits, '-' or '.'".into());
     }
-    if (rule.keywords.is_empty() && rule.path.is_none())
-        || rule.keywords.iter().any(|k| k.trim().is_empty())
-    {
-        return Err("keywords must be a non-empty list of non-empty strings".into());
+    // NOTE: a rule without keywords is allowed (imported gitleaks rules often have none) but
+    // runs its regex over every file; builtin rules always have keywords or a path.
+    if rule.keywords.iter().any(|k| k.trim().is_empty()) {
+        return Err("keywords must not be empty strings".into());
     }
     if let Some(v) = &rule.validator {
         if !crate::validate::is_known(v) {
@@ -317,10 +332,6 @@ pub fn compile(pattern: &str) -> Result<regex::bytes::Regex, String> {
         .map_err(|e| one_line(&e.to_string()))
 }
 
-fn one_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,5 +350,21 @@ mod tests {
         let ids: HashSet<_> = set.rules().iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids.len(), set.len());
         assert!(set.len() >= 60, "only {} builtin rules", set.len());
+    }
+
+    #[test]
+    fn builtin_rules_are_keyword_or_path_gated() {
+        let set = RuleSet::builtin().expect("builtin rules load");
+        for r in set.rules() {
+            assert!(!r.keywords.is_empty() || r.path.is_some(), "{} scans every file", r.id);
+        }
+    }
+
+    #[test]
+    fn id_line_with_either_quote_style() {
+        let text = "# x-y\ndisable = [\"x\"]\n[[rule]]\nid = 'x'\n[[rule]]\n  id=\"x-y\"\n";
+        assert_eq!(find_id_line(text, "x"), 4);
+        assert_eq!(find_id_line(text, "x-y"), 6);
+        assert_eq!(find_id_line(text, "z"), 0);
     }
 }
