@@ -197,12 +197,17 @@ fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> 
     let report = scan_items(&items, &reader, &layers, out, "staged", started, &mut phases)?;
     let outcome = emit(&report, out, hook)?;
     phases.mark("output");
+    // NOTE: the process exits right after this returns; freeing the repository (its index
+    // entries, object cache and pack maps) was ~5% of a 1-file hook's instructions, so
+    // leave that to the OS.
     if !hook || outcome != Outcome::Clean {
+        std::mem::forget(repo);
         return Ok(outcome);
     }
     let paths = checks::paths_from_bytes(items.iter().map(|i| i.path.as_slice()));
     let outcome = run_checks(&repo, &root, &layers, paths, true, Some("commit"));
     phases.mark("checks");
+    std::mem::forget(repo);
     outcome
 }
 
