@@ -62,15 +62,17 @@ fn history_scan(cwd: &Path, out: &OutputSettings, refs: &RefSelection) -> Result
         let _bar = Progress::start("history", Arc::clone(&counters));
         walk_and_scan(&repo, refs, &scanner, &counters)?
     };
-    if summary.depth == Depth::Shallow {
-        eprintln!(
-            "warden: warning: shallow clone: history before the cut-off is not scanned \
-             (run `git fetch --unshallow` for a complete scan)"
-        );
-    }
     let mut scanned = scanner.report("history", result);
     let report = &mut scanned.report;
     report.stats.errors.extend(summary.errors);
+    if summary.depth == Depth::Shallow {
+        // NOTE: fail closed: a shallow clone hides history, so "no leaks" cannot be said.
+        report.stats.errors.push(
+            "incomplete: shallow clone: history before the cut-off is not scanned \
+             (run `git fetch --unshallow` for a complete scan)"
+                .into(),
+        );
+    }
     report.history = Some(HistoryInfo { commits: summary.commits, depth: summary.depth });
     let commits = provenance::commits(&repo, &report.findings);
     let when: HashMap<&str, &str> =
