@@ -40,6 +40,17 @@ pub fn index(repo: &Repository) -> Result<git2::Index> {
     repo.index().context("reading the index")
 }
 
+/// The path of the index git would commit (`$GIT_INDEX_FILE`, else `<git dir>/index`).
+pub fn index_path(repo: &Repository) -> Result<PathBuf> {
+    match std::env::var_os("GIT_INDEX_FILE") {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            Ok(if path.is_absolute() { path } else { std::env::current_dir()?.join(path) })
+        }
+        None => Ok(repo.path().join("index")),
+    }
+}
+
 /// The tree of HEAD, or `None` on an unborn branch (before the first commit).
 pub fn head_tree(repo: &Repository) -> Result<Option<Tree<'_>>> {
     match repo.head() {

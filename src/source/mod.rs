@@ -6,6 +6,7 @@
 
 pub mod dir;
 pub mod history;
+pub mod index_file;
 pub mod packorder;
 pub mod provenance;
 pub mod range;

@@ -8,17 +8,24 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Repository};
 
+use super::index_file::{self, Change};
 use super::{BlobReader, BlobRef, Item, LineScope};
 use crate::git;
 use crate::timing::Phases;
 
 /// Lists the staged items of `repo`.
 pub fn items(repo: &Repository, all_lines: bool, phases: &mut Phases) -> Result<Vec<Item>> {
-    let index = git::index(repo)?;
-    phases.mark("index-read");
     let head = git::head_tree(repo)?;
     let merge_parents = git::merge_head_trees(repo)?;
     phases.mark("head-tree");
+    let ctx = ItemMaker { merge_parents: &merge_parents, all_lines };
+    if let Some(changes) = fast_changes(repo, head.as_ref().map(git2::Tree::id))? {
+        phases.mark("index-diff");
+        let scannable = changes.into_iter().filter(|c| is_blob_mode(c.entry.mode));
+        return Ok(scannable.map(|c| ctx.item(c.entry.path, c.entry.oid, c.old)).collect());
+    }
+    let index = git::index(repo)?;
+    phases.mark("index-read");
     let mut opts = DiffOptions::new();
     opts.include_typechange(true).ignore_submodules(true);
     let mut diff = repo
@@ -48,20 +55,49 @@ pub fn items(repo: &Repository, all_lines: bool, phases: &mut Phases) -> Result<
         let has_old = matches!(delta.status(), Delta::Modified | Delta::Renamed | Delta::Copied)
             && !old.id().is_zero();
         let path = new.path_bytes().unwrap_or_default().to_vec();
-        let mut olds: Vec<git2::Oid> = has_old.then(|| old.id()).into_iter().collect();
+        out.push(ctx.item(path, new.id(), has_old.then(|| old.id())));
+    }
+    phases.mark("diff-tree-to-index");
+    Ok(out)
+}
+
+/// The index read directly and compared with HEAD through its cache-tree (see
+/// `index_file`); `None` when that fast path does not apply (then libgit2 diffs). A change
+/// that both adds and deletes files may hold renames, which libgit2 detects: fall back.
+fn fast_changes(repo: &Repository, head: Option<git2::Oid>) -> Result<Option<Vec<Change>>> {
+    if std::env::var_os("WARDEN_NO_FAST_INDEX").is_some() {
+        return Ok(None);
+    }
+    let Some(index) = index_file::read(&git::index_path(repo)?) else { return Ok(None) };
+    let diff = index_file::diff(repo, head, &index).context("comparing the index with HEAD")?;
+    let adds = diff.changes.iter().any(|c| c.old.is_none());
+    Ok((!(adds && diff.has_deletions)).then_some(diff.changes))
+}
+
+fn is_blob_mode(mode: u32) -> bool {
+    matches!(mode, 0o100644 | 0o100755 | 0o100664)
+}
+
+/// Builds items with the right line scope.
+struct ItemMaker<'a> {
+    merge_parents: &'a [git2::Tree<'a>],
+    all_lines: bool,
+}
+
+impl ItemMaker<'_> {
+    fn item(&self, path: Vec<u8>, new: git2::Oid, old: Option<git2::Oid>) -> Item {
+        let mut olds: Vec<git2::Oid> = old.into_iter().collect();
         // NOTE: in a merge, a line the other parent already has is not added by this commit
         // (it was committed on that branch): count only lines new to every parent.
-        olds.extend(merge_parents.iter().filter_map(|t| blob_at(t, &path)));
+        olds.extend(self.merge_parents.iter().filter_map(|t| blob_at(t, &path)));
         let scope = match olds.as_slice() {
-            _ if all_lines => LineScope::All,
+            _ if self.all_lines => LineScope::All,
             [] => LineScope::All,
             [one] => LineScope::AddedSince(*one),
             _ => LineScope::AddedSinceAll(olds),
         };
-        out.push(Item { path, blob: BlobRef::Git(new.id()), scope, commit: None });
+        Item { path, blob: BlobRef::Git(new), scope, commit: None }
     }
-    phases.mark("diff-tree-to-index");
-    Ok(out)
 }
 
 /// The blob at `path` in `tree`, if the path is a file there.
@@ -78,13 +114,13 @@ fn blob_at(tree: &git2::Tree<'_>, path: &[u8]) -> Option<git2::Oid> {
 /// Directories (repo-relative) whose `warden.toml` is tracked in the index: the per-directory
 /// configs of a monorepo.
 pub fn nested_config_dirs(repo: &Repository) -> Result<Vec<String>> {
-    let index = git::index(repo)?;
     let suffix = format!("/{}", crate::config::FILE_NAME);
-    let paths: Vec<String> = index
-        .iter()
-        .filter(|e| e.path.ends_with(suffix.as_bytes()))
-        .map(|e| String::from_utf8_lossy(&e.path).into_owned())
-        .collect();
+    let keep =
+        |p: &[u8]| p.ends_with(suffix.as_bytes()).then(|| String::from_utf8_lossy(p).into_owned());
+    let paths: Vec<String> = match index_file::read(&git::index_path(repo)?) {
+        Some(index) => index.entries.iter().filter_map(|e| keep(&e.path)).collect(),
+        None => git::index(repo)?.iter().filter_map(|e| keep(&e.path)).collect(),
+    };
     Ok(crate::layered::nested_dirs(paths.iter().map(String::as_str)))
 }
 

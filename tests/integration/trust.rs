@@ -289,3 +289,44 @@ fn baselines_from_two_branches_merge_cleanly_and_prune_drops_stale_entries() {
     let left = std::fs::read_to_string(r.root.join("warden.baseline")).unwrap();
     assert_eq!(left.lines().filter(|l| !l.starts_with('#')).count(), 2, "{left}");
 }
+
+/// The staged set read from the index file directly (through its cache-tree) must equal
+/// libgit2's tree-to-index diff, in index versions 2, 3 and 4.
+#[test]
+fn fast_index_diff_matches_libgit2() {
+    for version in ["2", "3", "4"] {
+        let r = Repo::new();
+        let secret = |seed| fake("OPENROUTER_API_KEY=sk-or-v1-%{hex:64}\n", seed);
+        for i in 0..30u64 {
+            r.write(&format!("d{}/e{}/f{i}.env", i % 5, i % 3), &format!("x{i}\n"));
+        }
+        r.write("top.env", "a\n");
+        r.write("gone/old.env", "old\n");
+        r.commit_all("base");
+        r.git(&["update-index", "--index-version", version]);
+        r.write("d1/e1/f1.env", &format!("x1\n{}", secret(1)));
+        r.write("d2/new/deep/n.env", &secret(2));
+        r.write("top.env", &format!("a\n{}", secret(3)));
+        r.write("d4/e1/f4.env", &format!("x4\n{}", secret(4)));
+        r.git(&["add", "-A"]);
+        let scan = |fast: bool| {
+            let mut c = Command::new(bin());
+            c.args(["scan", "--staged", "-f", "json"]).current_dir(&r.root);
+            isolate(&mut c, &r.home());
+            if !fast {
+                c.env("WARDEN_NO_FAST_INDEX", "1");
+            }
+            let o = c.output().unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            v["findings"].to_string()
+        };
+        let (fast, slow) = (scan(true), scan(false));
+        assert_eq!(fast, slow, "index v{version}");
+        assert_eq!(fast.matches("\"rule\"").count(), 4, "index v{version}: {fast}");
+        // a deletion plus an addition may be a rename: both paths must still agree
+        std::fs::remove_file(r.root.join("gone/old.env")).unwrap();
+        r.write("moved/old.env", "old\n");
+        r.git(&["add", "-A"]);
+        assert_eq!(scan(true), scan(false), "index v{version} with a rename");
+    }
+}
