@@ -98,17 +98,25 @@ fn is_reference(s: &str) -> bool {
         || (t.starts_with('[') && t.ends_with(']'))
 }
 
-/// All one character, a character repeated 8+ times, or a sequential run of 8+.
+/// All one character (separators aside), a character repeated 8+ times where the run is a
+/// quarter of the value or more (or 16+ times anywhere), or a sequential run of 8+.
+///
+/// A run of 8-15 in a long value is not a placeholder by itself: binary-header tokens
+/// encode zero bytes as `AAAA…` (an Upstash v2 token for a database number below 65536
+/// starts with ten `A`s in 62 characters).
 fn trivial_body(s: &[u8]) -> bool {
-    if s.len() >= 2 && s.iter().all(|&b| b == s[0]) {
-        return true;
+    let mut body = s.iter().filter(|b| !matches!(b, b'-' | b'_' | b'.' | b':'));
+    if let Some(&first) = body.next() {
+        if s.len() >= 2 && body.all(|&b| b == first) {
+            return true;
+        }
     }
     let (mut rep, mut seq) = (1, 1);
     for w in s.windows(2) {
         rep = if w[1] == w[0] { rep + 1 } else { 1 };
         seq =
             if w[1] == w[0].wrapping_add(1) && w[0].is_ascii_alphanumeric() { seq + 1 } else { 1 };
-        if rep >= 8 || seq >= 8 {
+        if (rep >= 8 && (rep * 4 >= s.len() || rep >= 16)) || seq >= 8 {
             return true;
         }
     }
@@ -187,6 +195,13 @@ mod tests {
             assert!(placeholder_reason(p.as_bytes()).is_some(), "{p}");
         }
         assert!(placeholder_reason(b"Zk3q9PLm2Xc8Vn4R").is_none());
+        assert!(placeholder_reason(b"00000000-0000-0000-0000-000000000000").is_some());
+        assert!(placeholder_reason(b"AKIA00000000000000000000").is_some());
+        // An Upstash v2 token for a small database number: zero bytes, not a placeholder.
+        use crate::rules::template::{expand, Rng};
+        let v2 = expand("%{upstash-v2:2835}", &mut Rng::new(1)).unwrap();
+        assert!(v2.starts_with("gQAAAAAAAA"), "{v2}");
+        assert!(placeholder_reason(v2.as_bytes()).is_none());
     }
 
     #[test]
