@@ -584,6 +584,40 @@ def build(outdir, seed):
     f.t("end")
     files.append(f)
 
+    # Non-secrets with secret-looking names or shapes.
+    f = File("ops/platform.ini")
+    f.t("[runtime]")
+    for prov, what, line in [
+        ("Railway", "replica-id", f"railway_replica_id = {tk.uuid()}"),
+        ("Railway", "static-url", f"railway_static_url = web-production-{tk.s(LOWER + DIGITS, 4)}.up.railway.app"),
+        ("Railway", "token-name", "railway_token_description = github actions deploy"),
+        ("Vercel", "deployment-url", f"vercel_branch_url = web-git-main-{tk.s(LOWER, 6)}.vercel.app"),
+        ("Vercel", "deployment-id", f"vercel_deployment_id = dpl_{tk.s(ALNUM, 28)}"),
+        ("Sentry", "trace", f"sentry_trace_id = {tk.hex(32)}"),
+        ("Sentry", "project-slug", "sentry_project = checkout-web"),
+        ("Upstash", "database-name", "upstash_database = cache-eu"),
+        ("Supabase", "project-ref", f"supabase_project_id = {tk.s(LOWER, 20)}"),
+        (ENC, "key-arn", f"encryption_key_arn = arn:aws:kms:eu-west-1:{tk.s(DIGITS, 12)}:key/{tk.uuid()}"),
+        (ENC, "key-path", "encryption_key_path = /etc/acme/keys/data.key"),
+        (ENC, "key-rotation", "encryption_key_rotation_days = 90"),
+        ("Generic", "correlation-id", f"correlation_id = {tk.uuid()}"),
+        ("Generic", "etag", f"etag = W/\"{tk.hex(32)}\""),
+    ]:
+        f.n(prov, what, "lookalike-ini", line)
+    files.append(f)
+
+    f = File("web/static/app.min.css")
+    f.n("Image", "base64-image", "css-data-uri", ".logo{background:url(data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + tk.raw(500)).decode() + ")}")
+    f.n("Image", "base64-font", "css-data-uri", "@font-face{font-family:x;src:url(data:font/woff2;base64," + base64.b64encode(tk.raw(700)).decode() + ")}")
+    files.append(f)
+
+    # Legacy .env of another service: common credential types.
+    f = File("services/legacy/.env.local")
+    for _ in range(30):
+        prov, rule, key, v = tk.common()
+        f.p(prov, rule, "env-common", f"{key}={v}")
+    files.append(f)
+
     # Write.
     root = os.path.join(outdir, "files")
     labels = []

@@ -478,6 +478,81 @@ fn env_files(g: &mut Gen) {
     g.finish(d);
 }
 
+/// Non-secret values under secret-looking names, and secret-looking non-secrets.
+fn lookalikes(g: &mut Gen) {
+    let mut d = Doc::new("deploy/runtime.env");
+    d.text("# injected by the platform at runtime (not secrets)");
+    let lines = vec![
+        (
+            ENC,
+            "kms-arn",
+            format!(
+                "ENCRYPTION_KEY_ARN=arn:aws:kms:us-east-1:{}:key/{}",
+                g.x("%{digits:12}"),
+                g.x("%{uuid4}")
+            ),
+        ),
+        ("Generic", "file-path", "SECRET_KEY_FILE=/run/secrets/django_secret_key".to_string()),
+        (ENC, "key-id", format!("APP_KEY_ID={}", g.x("%{uuid4}"))),
+        (ENC, "key-version", format!("MASTER_KEY_VERSION={}", g.x("%{hex:40}"))),
+        ("Generic", "algorithm", "SIGNING_KEY_ALGORITHM=HS256".to_string()),
+        ("Sentry", "identifier", "SENTRY_ORG=acme-inc".to_string()),
+        (
+            "Sentry",
+            "trace-header",
+            format!("SENTRY_TRACE={}-{}-1", g.x("%{hex:32}"), g.x("%{hex:16}")),
+        ),
+        ("Vercel", "url", format!("VERCEL_URL=web-{}-acme.vercel.app", g.x("%{lowernum:9}"))),
+        ("Vercel", "deployment-id", format!("VERCEL_DEPLOYMENT_ID=dpl_{}", g.x("%{alnum:28}"))),
+        ("Vercel", "token-expiry", format!("VERCEL_TOKEN_EXPIRES_AT={}", g.x("%{digits:10}"))),
+        (
+            "Railway",
+            "domain",
+            format!("RAILWAY_PUBLIC_DOMAIN=api-production-{}.up.railway.app", g.x("%{lowernum:4}")),
+        ),
+        ("Railway", "replica-id", format!("RAILWAY_REPLICA_ID={}", g.x("%{uuid4}"))),
+        ("Railway", "token-name", "RAILWAY_TOKEN_NAME=ci-deploy-production".to_string()),
+        ("Upstash", "region", "UPSTASH_REDIS_REGION=eu-west-1".to_string()),
+        ("Upstash", "database-id", format!("UPSTASH_DATABASE_ID={}", g.x("%{uuid4}"))),
+        ("Supabase", "project-ref", format!("SUPABASE_PROJECT_REF={}", g.x("%{lower:20}"))),
+        ("Supabase", "anon-key-name", format!("SUPABASE_ANON_KEY={}", g.x("%{jwt:supabase:anon}"))),
+        ("Generic", "idempotency-key", format!("IDEMPOTENCY_KEY={}", g.x("%{uuid4}"))),
+        ("Generic", "csp-hash", format!("CSP_SCRIPT_HASH='sha256-{}='", g.x("%{b64:43}"))),
+        ("Generic", "commit", format!("SOURCE_COMMIT={}", g.x("%{hex:40}"))),
+        ("Generic", "build-id", format!("BUILD_ID={}", g.x("%{lowernum:24}"))),
+    ];
+    for (provider, what, line) in lines {
+        d.neg(provider, what, "lookalike", &line);
+    }
+    g.finish(d);
+
+    let mut d = Doc::new("public/assets/app.js.map.js");
+    let map = g.x("%{b64:800}");
+    d.neg("Generic", "sourcemap-data-uri", "minified", &format!("console.log(1);\n//# sourceMappingURL=data:application/json;base64,eyJ2ZXJzaW9uIjozLCJzb3VyY2VzIjpb{map}"));
+    g.finish(d);
+
+    let mut d = Doc::new("infra/terraform.tfstate");
+    d.text("{\n  \"version\": 4,\n  \"resources\": [");
+    for _ in 0..4 {
+        let id = g.x("%{uuid4}");
+        let sha = g.x("%{hex:64}");
+        d.neg(
+            "Railway",
+            "resource-id",
+            "tfstate",
+            &format!("    {{ \"type\": \"railway_service\", \"id\": \"{id}\" }},"),
+        );
+        d.neg(
+            "Hash",
+            "digest",
+            "tfstate",
+            &format!("    {{ \"type\": \"archive_file\", \"output_sha256\": \"{sha}\" }},"),
+        );
+    }
+    d.text("    {}\n  ]\n}");
+    g.finish(d);
+}
+
 fn code_files(g: &mut Gen) {
     // TypeScript config object + client code.
     let mut d = Doc::new("src/lib/config.ts");
@@ -1246,6 +1321,7 @@ fn main() {
     let outdir = outdir.expect("usage: eval_corpus OUTDIR [--seed N]");
     let mut g = Gen { rng: Rng::new(seed), docs: vec![] };
     env_files(&mut g);
+    lookalikes(&mut g);
     code_files(&mut g);
     yaml_files(&mut g);
     infra_files(&mut g);
