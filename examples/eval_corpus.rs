@@ -774,6 +774,19 @@ fn yaml_files(g: &mut Gen) {
     let mut d = Doc::new("config/application.yml");
     g.all_kinds(&mut d, Style::YamlQuoted, "production:", "");
     g.negatives(&mut d, Style::YamlQuoted);
+    // Nested sections: the parent key binds the child value.
+    d.text("  railway:\n    enabled: true");
+    let v = g.x("%{uuid4}");
+    d.pos("Railway", "railway-token", "yaml-nested-key", &format!("    token: {v}"));
+    d.text("  sentry:\n    dsn: ${SENTRY_DSN}");
+    let v = g.x("%{hex:64}");
+    d.pos("Sentry", "sentry-legacy-token", "yaml-nested-key", &format!("    auth_token: \"{v}\""));
+    d.text("  upstash:");
+    let v = g.x("%{upstash-v1:DB}");
+    d.pos("Upstash", "upstash-redis-rest-token", "yaml-nested-key", &format!("    rest_token: {v}"));
+    d.text("  railway_ids:");
+    let v = g.x("%{uuid4}");
+    d.neg("Railway", "railway-project-id", "yaml-nested-key", &format!("    project_id: {v}"));
     // Multi-line PEM in YAML (block scalar).
     let kb = g.x("%{pem-body}");
     let pem =
