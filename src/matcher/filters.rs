@@ -130,8 +130,14 @@ const DENY_WORDS: &[&str] = &["ID", "URL", "URI", "SHA", "RELEASE", "ENDPOINT", 
 const DENY_PARTS: &[&str] = &["HASH", "CHECKSUM", "DIGEST", "PUBLIC", "PUBLISHABLE", "ANON"];
 
 /// Why a key name (the text a context rule matched before the value) is never a secret
-/// binding (`RAILWAY_PROJECT_ID`, `SENTRY_RELEASE`, `NEXT_PUBLIC_…`), if it is one.
+/// binding (`RAILWAY_PROJECT_ID`, `SENTRY_RELEASE`, `NEXT_PUBLIC_…`), if it is one. Only the
+/// value's own line counts: a multi-line (nested-section) match is judged by the child key,
+/// not by sibling keys between the section header and the value.
 pub fn denied_key(key: &[u8]) -> Option<String> {
+    let key = match key.iter().rposition(|&b| b == b'\n') {
+        Some(i) => &key[i + 1..],
+        None => key,
+    };
     let key = String::from_utf8_lossy(key);
     let upper = key.to_ascii_uppercase();
     if let Some(p) = DENY_PARTS.iter().find(|p| upper.contains(*p)) {
@@ -216,5 +222,7 @@ mod tests {
         assert!(denied_key(b"NEXT_PUBLIC_KEY=").is_some());
         assert!(denied_key(b"RAILWAY_TOKEN=").is_none());
         assert!(denied_key(b"RAILWAY_API_TOKEN: \"").is_none());
+        assert!(denied_key(b"railway:\n  projectId: x\n  token: ").is_none());
+        assert!(denied_key(b"railway:\n  projectId: ").is_some());
     }
 }
