@@ -21,6 +21,11 @@ pub const NEXT_LINE_MARKER: &str = "warden:allow-next-line";
 /// The compiled suppressions of one configuration.
 #[derive(Debug, Default)]
 pub struct Allow {
+    /// Per-directory suppressions (nested `warden.toml`): (dir with trailing `/`, its allow).
+    scopes: Vec<(String, Allow)>,
+    /// Rules that apply only below a directory (custom rules of a nested config), and rules
+    /// a nested config disabled below its directory: (rule id, dir, owned?).
+    scoped_rules: Vec<(String, String, bool)>,
     paths: Option<GlobSet>,
     path_regexes: Vec<Regex>,
     regexes: Vec<Regex>,
@@ -35,7 +40,7 @@ pub enum AllowReason {
     /// A `[allow] paths` glob.
     Path,
     /// An `[allow] regexes` entry.
-    Regex(String),
+    Regex(usize),
     /// An `[allow] fingerprints` entry.
     Fingerprint,
 }
@@ -45,7 +50,8 @@ impl std::fmt::Display for AllowReason {
         match self {
             AllowReason::Inline(m) => write!(f, "inline marker {m}"),
             AllowReason::Path => write!(f, "path excluded"),
-            AllowReason::Regex(r) => write!(f, "allowed regex {r}"),
+            // NOTE: the pattern itself is not printed: it may spell out the very secret.
+            AllowReason::Regex(i) => write!(f, "[allow] regexes entry #{}", i + 1),
             AllowReason::Fingerprint => write!(f, "allowed fingerprint"),
         }
     }
@@ -69,7 +75,7 @@ pub fn build_with_path_regexes(
 ) -> Result<Allow, (String, String)> {
     let path_regexes = path_regexes
         .iter()
-        .map(|r| Regex::new(r).map_err(|e| (r.clone(), e.to_string())))
+        .map(|r| Regex::new(r).map_err(|e| (r.clone(), crate::error::one_line(&e.to_string()))))
         .collect::<Result<_, _>>()?;
     let mut set = GlobSetBuilder::new();
     for p in paths {
@@ -89,9 +95,11 @@ pub fn build_with_path_regexes(
     }
     let regexes = regexes
         .iter()
-        .map(|r| Regex::new(r).map_err(|e| (r.clone(), e.to_string())))
+        .map(|r| Regex::new(r).map_err(|e| (r.clone(), crate::error::one_line(&e.to_string()))))
         .collect::<Result<_, _>>()?;
     Ok(Allow {
+        scopes: Vec::new(),
+        scoped_rules: Vec::new(),
         path_regexes,
         paths: (!paths.is_empty()).then(|| set.build().expect("globs built one by one")),
         regexes,
@@ -100,10 +108,40 @@ pub fn build_with_path_regexes(
 }
 
 impl Allow {
+    /// Adds the suppressions of a nested config governing `dir` (paths relative to it).
+    pub fn add_scope(&mut self, dir: String, allow: Allow) {
+        self.scopes.push((dir, allow));
+    }
+
+    /// Restricts `rule` to paths below `dir` (`owned`), or disables it there (`!owned`).
+    pub fn scope_rule(&mut self, rule: String, dir: String, owned: bool) {
+        self.scoped_rules.push((rule, dir, owned));
+    }
+
+    /// True when `rule` must not report at `path` (disabled there, or owned elsewhere).
+    pub fn rule_disabled(&self, rule: &str, path: &str) -> bool {
+        let mut owners =
+            self.scoped_rules.iter().filter(|(r, _, owned)| r == rule && *owned).peekable();
+        let owned_elsewhere =
+            owners.peek().is_some() && !owners.any(|(_, d, _)| path.starts_with(d.as_str()));
+        owned_elsewhere
+            || self
+                .scoped_rules
+                .iter()
+                .any(|(r, d, owned)| r == rule && !owned && path.starts_with(d.as_str()))
+    }
+
+    fn scopes_for<'a>(&'a self, path: &'a str) -> impl Iterator<Item = (&'a str, &'a Allow)> + 'a {
+        self.scopes
+            .iter()
+            .filter_map(move |(d, a)| path.strip_prefix(d.as_str()).map(|rel| (rel, a)))
+    }
+
     /// True when the path is excluded entirely (checked before reading the blob).
     pub fn path_excluded(&self, path: &str) -> bool {
         self.paths.as_ref().is_some_and(|s| s.is_match(path))
             || self.path_regexes.iter().any(|r| r.is_match(path.as_bytes()))
+            || self.scopes_for(path).any(|(rel, a)| a.path_excluded(rel))
     }
 
     /// Why a secret with this fingerprint at this path is allowed, if it is.
@@ -118,10 +156,10 @@ impl Allow {
         {
             return Some(AllowReason::Fingerprint);
         }
-        self.regexes
-            .iter()
-            .find(|r| r.is_match(secret))
-            .map(|r| AllowReason::Regex(r.as_str().to_string()))
+        let own = self.regexes.iter().position(|r| r.is_match(secret)).map(AllowReason::Regex);
+        own.or_else(|| {
+            self.scopes_for(path).find_map(|(rel, a)| a.value_allowed(secret, fingerprint, rel))
+        })
     }
 }
 

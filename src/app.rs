@@ -8,16 +8,24 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::cli::{Cli, Command, FormatArg, OutputArgs, RulesCommand, ScanArgs};
-use crate::config::Config;
+use crate::cli::{Cli, Command, ConfigCommand, FormatArg, OutputArgs, RulesCommand, ScanArgs};
 use crate::exit::Outcome;
 use crate::install;
+use crate::layered::{self, Layered};
 use crate::matcher::{Matcher, MatcherBuilder};
 use crate::policy::Policy;
 use crate::report::{self, Format, Report, Style};
 use crate::rules::{selftest, RuleSet};
 use crate::scan::{self, ScanOptions};
 use crate::source::{dir, staged, BlobReader, Item, LineScope};
+use crate::timing::Phases;
+
+/// `println!` that returns a broken pipe as an error (`main` maps it) instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        writeln!(io::stdout().lock(), $($arg)*)?
+    };
+}
 
 /// Output settings, free of clap types.
 #[derive(Debug, Clone)]
@@ -62,6 +70,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Uninstall { force } => run_uninstall(&cwd, force),
         Command::Rules(cmd) => run_rules(&cwd, cmd),
         Command::Doctor => run_doctor(&cwd),
+        Command::Config(ConfigCommand::Show) => run_config_show(&cwd),
     }
 }
 
@@ -70,58 +79,110 @@ fn run_scan(cwd: &Path, args: &ScanArgs) -> Result<Outcome> {
     if args.staged {
         return run_staged(cwd, &out, args.all_lines, false);
     }
-    let root = cwd.join(args.path.clone().unwrap_or_else(|| PathBuf::from(".")));
+    let given = cwd.join(args.path.clone().unwrap_or_else(|| PathBuf::from(".")));
+    let root = std::fs::canonicalize(&given).unwrap_or(given);
     let started = Instant::now();
-    let config_root = if root.is_dir() { root.clone() } else { cwd.to_path_buf() };
-    let config = load_config(&out, &config_root)?;
-    let items = dir::items(&root).map_err(|e| anyhow!(e))?;
-    let report = scan_items(&items, &dir::FileReader, &config, &out, "directory", started)?;
+    let config_root = scan_config_root(&root, cwd);
+    let items = dir::items(&root, &config_root).map_err(|e| anyhow!(e))?;
+    let paths: Vec<String> = items.iter().map(Item::display_path).collect();
+    let mut nested = layered::nested_dirs(paths.iter().map(String::as_str));
+    nested.extend(ancestor_dirs(&root, &config_root));
+    let layers = load_layers(&out, &config_root, &nested)?;
+    let mut phases = Phases::start();
+    let report =
+        scan_items(&items, &dir::FileReader, &layers, &out, "directory", started, &mut phases)?;
     emit(&report, &out, false)
+}
+
+/// Where a directory scan looks for `warden.toml`: the enclosing repository's work tree,
+/// else the scanned directory (or, for a file, the current directory).
+fn scan_config_root(root: &Path, cwd: &Path) -> PathBuf {
+    let repo = git2::Repository::discover(root).ok();
+    let workdir =
+        repo.as_ref().and_then(|r| r.workdir()).and_then(|w| std::fs::canonicalize(w).ok());
+    match workdir {
+        Some(w) if root.starts_with(&w) => w,
+        _ if root.is_dir() => root.to_path_buf(),
+        _ => cwd.to_path_buf(),
+    }
+}
+
+/// Repo-relative directories between the config root and the scanned root (their
+/// `warden.toml` governs the scanned files too).
+fn ancestor_dirs(root: &Path, base: &Path) -> Vec<String> {
+    let Ok(rel) = root.strip_prefix(base) else { return Vec::new() };
+    let mut dirs = Vec::new();
+    let mut cur = PathBuf::new();
+    for c in rel.components() {
+        cur.push(c);
+        if cur.as_path() != rel || root.is_dir() {
+            dirs.push(cur.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    dirs
 }
 
 /// The staged scan, shared by `scan --staged` and `hook`.
 fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> Result<Outcome> {
     let started = Instant::now();
+    let mut phases = Phases::start();
     let repo = crate::git::open(cwd)?;
-    let mut items = staged::items(&repo, all_lines)?;
+    phases.mark("repo-open");
+    let mut items = staged::items(&repo, all_lines, &mut phases)?;
     if items.is_empty() {
-        // NOTE: nothing staged means no config or rule parsing at all: the fast path.
-        return Ok(Outcome::Clean);
+        // NOTE: nothing staged means no config or rule parsing at all: the fast path. The
+        // human format says nothing; a machine format or a report file still gets an
+        // (empty) report, so a CI step reading it never finds it missing.
+        if out.format == Format::Human && out.output.is_none() {
+            return Ok(Outcome::Clean);
+        }
+        let report = Report {
+            mode: "staged".into(),
+            elapsed_ms: started.elapsed().as_millis(),
+            ..Report::default()
+        };
+        return emit(&report, out, hook);
     }
     let root = repo.workdir().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
-    let config = load_config(out, &root)?;
-    if config.scan.all_lines == Some(true) {
+    let nested = staged::nested_config_dirs(&repo)?;
+    let layers = load_layers(out, &root, &nested)?;
+    if layers.effective().scan.all_lines == Some(true) {
         items.iter_mut().for_each(|i| i.scope = LineScope::All);
     }
+    phases.mark("config");
     let reader = staged::GitReader::new(&repo);
-    let report = scan_items(&items, &reader, &config, out, "staged", started)?;
-    emit(&report, out, hook)
+    let report = scan_items(&items, &reader, &layers, out, "staged", started, &mut phases)?;
+    let outcome = emit(&report, out, hook);
+    phases.mark("output");
+    outcome
 }
 
-fn load_config(out: &OutputSettings, root: &Path) -> Result<Config> {
-    let cfg = match &out.config {
-        Some(p) => Config::load(p),
-        None => Config::discover(root),
-    };
-    Ok(cfg?)
+fn load_layers(out: &OutputSettings, root: &Path, nested: &[String]) -> Result<Layered> {
+    Ok(Layered::load(root, out.config.as_deref(), nested)?)
 }
 
 fn scan_items(
     items: &[Item],
     reader: &dyn BlobReader,
-    config: &Config,
+    layers: &Layered,
     out: &OutputSettings,
     mode: &str,
     started: Instant,
+    phases: &mut Phases,
 ) -> Result<Report> {
-    let policy = Policy::from_config(config)?;
+    let config = layers.effective();
+    let policy = Policy::from_layers(layers)?;
+    phases.mark("rules-load");
     let matcher: Matcher = MatcherBuilder::new(&policy.rules).build();
+    phases.mark("matcher-build");
     let allow = policy.allow;
     let opts = ScanOptions {
         max_file_size: out.max_file_size.unwrap_or_else(|| config.max_file_size()),
         explain: out.explain,
     };
     let result = scan::run(items, reader, &matcher, &allow, &opts);
+    phases.mark("scan");
+    phases.counters();
     Ok(Report {
         mode: mode.into(),
         findings: result.findings,
@@ -148,10 +209,10 @@ fn emit(report: &Report, out: &OutputSettings, hook: bool) -> Result<Outcome> {
             );
             report::write(report, out.format, Style::default(), &mut f)?;
             f.flush()?;
-            eprintln!("{}", report::summary_line(report));
+            note(&report::summary_line(report));
         }
         None if hook && out.format == Format::Human && outcome == Outcome::Clean => {
-            eprintln!("{}", report::summary_line(report));
+            note(&report::summary_line(report));
         }
         None => {
             let stdout = io::stdout();
@@ -159,15 +220,27 @@ fn emit(report: &Report, out: &OutputSettings, hook: bool) -> Result<Outcome> {
                 && stdout.is_terminal()
                 && std::env::var_os("NO_COLOR").is_none();
             let mut lock = io::BufWriter::new(stdout.lock());
-            report::write(report, out.format, Style { color }, &mut lock)?;
-            lock.flush()?;
+            let written = report::write(report, out.format, Style { color }, &mut lock)
+                .and_then(|()| lock.flush());
+            match written {
+                // NOTE: a reader that went away (`git commit 2>&1 | head -1`) must not turn
+                // findings into exit 0: the report is lost, the outcome stands (fail closed).
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                other => other?,
+            }
         }
     }
     if hook && outcome == Outcome::Findings {
-        eprintln!("warden: commit blocked. Remove the secret from the staged change (and rotate it if it was ever pushed).");
-        eprintln!("warden: a false positive? Add `warden:allow` on its line, or its fingerprint to [allow] fingerprints in warden.toml.");
+        note("warden: commit blocked. Remove the secret from the staged change (and rotate it if it was ever pushed).");
+        note("warden: a false positive? Add `warden:allow` on its line, or its fingerprint to [allow] fingerprints in warden.toml.");
     }
     Ok(outcome)
+}
+
+/// A line on stderr that never panics: `eprintln!` would on a closed stderr, and a hook that
+/// panics there blocks a clean commit (exit 101).
+fn note(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
 }
 
 fn run_install(cwd: &Path) -> Result<Outcome> {
@@ -176,15 +249,15 @@ fn run_install(cwd: &Path) -> Result<Outcome> {
     let bin = std::env::current_exe().context("locating the warden binary")?;
     match install::install(&dir, &bin)? {
         install::Action::Chained { hook, previous } => {
-            println!(
+            say!(
                 "installed {}; the previous hook was kept as {} and runs first",
                 hook.display(),
                 previous.display()
             )
         }
-        install::Action::Installed(p) => println!("installed {}", p.display()),
-        install::Action::Updated(p) => println!("updated {}", p.display()),
-        install::Action::Nothing(msg) => println!("{msg}"),
+        install::Action::Installed(p) => say!("installed {}", p.display()),
+        install::Action::Updated(p) => say!("updated {}", p.display()),
+        install::Action::Nothing(msg) => say!("{msg}"),
         other => bail!("unexpected install result {other:?}"),
     }
     Ok(Outcome::Clean)
@@ -194,12 +267,46 @@ fn run_uninstall(cwd: &Path, force: bool) -> Result<Outcome> {
     let repo = crate::git::open(cwd)?;
     let dir = install::hooks_dir(&repo)?;
     match install::uninstall(&dir, force)? {
-        install::Action::Removed(p) => println!("removed {}", p.display()),
+        install::Action::Removed(p) => say!("removed {}", p.display()),
         install::Action::Restored(p) => {
-            println!("removed warden's hook and restored the previous {}", p.display())
+            say!("removed warden's hook and restored the previous {}", p.display())
         }
-        install::Action::Nothing(msg) => println!("{msg}"),
+        install::Action::Nothing(msg) => say!("{msg}"),
         other => bail!("unexpected uninstall result {other:?}"),
+    }
+    Ok(Outcome::Clean)
+}
+
+fn run_config_show(cwd: &Path) -> Result<Outcome> {
+    let root = crate::git::open(cwd).ok().and_then(|r| r.workdir().map(Path::to_path_buf));
+    let root = root.unwrap_or_else(|| cwd.to_path_buf());
+    let nested = crate::git::open(cwd).ok().map(|r| staged::nested_config_dirs(&r)).transpose()?;
+    let layers = Layered::load(&root, None, &nested.unwrap_or_default())?;
+    say!("# layers, first to last (later values override, lists accumulate)");
+    say!("builtin defaults");
+    for l in layers.global.iter().chain(&layers.nested) {
+        say!("{}", l.origin);
+    }
+    say!("\n# values");
+    let eff = layers.effective();
+    say!(
+        "scan.max_file_size = {}   # {}",
+        eff.max_file_size(),
+        if eff.scan.max_file_size.is_some() { "configured" } else { "default" }
+    );
+    say!(
+        "scan.all_lines = {}   # {}",
+        eff.scan.all_lines.unwrap_or(false),
+        if eff.scan.all_lines.is_some() { "configured" } else { "default" }
+    );
+    for s in layers.settings() {
+        say!("{} = {}   # {}", s.key, s.value, s.origin);
+    }
+    let policy = Policy::from_layers(&layers)?;
+    let builtin = crate::rules::RuleSet::builtin()?.len();
+    say!("\n# rules in force: {} ({builtin} builtin before disable/override)", policy.rules.len());
+    for n in &policy.notes {
+        say!("# note: {n}");
     }
     Ok(Outcome::Clean)
 }
@@ -208,24 +315,20 @@ fn run_doctor(cwd: &Path) -> Result<Outcome> {
     let repo = crate::git::open(cwd)?;
     let lines = crate::doctor::run(&repo)?;
     for l in &lines {
-        println!("{} {}", if l.ok { "ok  " } else { "FAIL" }, l.what);
+        say!("{} {}", if l.ok { "ok  " } else { "FAIL" }, l.what);
         if let Some(fix) = &l.fix {
-            println!("     fix: {fix}");
+            say!("     fix: {fix}");
         }
     }
     let live = lines.iter().all(|l| l.ok);
-    println!(
-        "{}",
-        if live { "warden: the guard is live" } else { "warden: the guard is NOT live" }
-    );
+    say!("{}", if live { "warden: the guard is live" } else { "warden: the guard is NOT live" });
     Ok(if live { Outcome::Clean } else { Outcome::Findings })
 }
 
 fn run_rules(cwd: &Path, cmd: RulesCommand) -> Result<Outcome> {
     match cmd {
         RulesCommand::List { json } => {
-            let config = Config::discover(cwd)?;
-            let set = Policy::from_config(&config)?.rules;
+            let set = Policy::from_layers(&Layered::load(cwd, None, &[])?)?.rules;
             crate::report::rules::list(&set, json, &mut io::stdout().lock())?;
             Ok(Outcome::Clean)
         }
@@ -234,9 +337,9 @@ fn run_rules(cwd: &Path, cmd: RulesCommand) -> Result<Outcome> {
             set.add_file(&file)?;
             let failures = selftest::check(&set, 4);
             for f in &failures {
-                println!("{}: rule {}: {}", file.display(), f.rule, f.message);
+                say!("{}: rule {}: {}", file.display(), f.rule, f.message);
             }
-            println!("{}: {} rules, {} problems", file.display(), set.len(), failures.len());
+            say!("{}: {} rules, {} problems", file.display(), set.len(), failures.len());
             Ok(if failures.is_empty() { Outcome::Clean } else { Outcome::Findings })
         }
         RulesCommand::ImportGitleaks { file } => {
@@ -250,8 +353,7 @@ fn run_rules(cwd: &Path, cmd: RulesCommand) -> Result<Outcome> {
             Ok(Outcome::Clean)
         }
         RulesCommand::Explain { id } => {
-            let config = Config::discover(cwd)?;
-            let set = Policy::from_config(&config)?.rules;
+            let set = Policy::from_layers(&Layered::load(cwd, None, &[])?)?.rules;
             let rule = set
                 .get(&id)
                 .ok_or_else(|| anyhow!("no rule with id {id:?} (see `warden rules list`)"))?;

@@ -36,6 +36,10 @@ pub enum Command {
     /// Prove the guard is live: hook installed where git runs it, executable, and blocking a
     /// canary secret staged in a temporary index. Exit 0 only when all of that holds.
     Doctor,
+    /// Show the effective configuration: each layer (base, repo, per-directory) and every
+    /// value with the file and line that set it.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// List, check and explain rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -89,6 +93,13 @@ pub enum FormatArg {
     Jsonl,
     /// GitHub Actions annotations.
     Github,
+}
+
+/// `warden config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the layers and every configured value with where it came from.
+    Show,
 }
 
 /// `warden rules …`

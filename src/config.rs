@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::error::{line_col, line_of, ConfigError};
+use crate::error::{line_col, line_of, one_line, ConfigError, RuleError};
 use crate::rules::Rule;
 
 /// The default size cap for one blob (10 MiB).
@@ -32,9 +32,13 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 pub const FILE_NAME: &str = "warden.toml";
 
 /// The whole `warden.toml`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// A base config (an organisation's shared policy) this one builds on: its values come
+    /// first, this file's values override or extend them. Relative to this file.
+    #[serde(default)]
+    pub extends: Option<PathBuf>,
     /// Scan settings.
     #[serde(default)]
     pub scan: ScanConfig,
@@ -59,7 +63,7 @@ pub struct Config {
 }
 
 /// `[scan]`
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScanConfig {
     /// Blobs larger than this many bytes are skipped and counted.
@@ -69,7 +73,7 @@ pub struct ScanConfig {
 }
 
 /// `[allow]`
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AllowConfig {
     /// Path globs never scanned.
@@ -87,7 +91,7 @@ pub struct AllowConfig {
 }
 
 /// `[rules]`
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RulesConfig {
     /// Builtin rule ids to turn off.
@@ -103,17 +107,21 @@ pub struct RulesConfig {
 }
 
 impl Config {
-    /// Parses config text; errors carry file:line:col.
+    /// Parses config text; errors carry file:line:col. Custom rules are validated here, so a
+    /// bad regex is reported against the file and line that holds it.
     pub fn parse(file: &str, text: &str) -> Result<Self, ConfigError> {
         let mut cfg: Config = toml::from_str(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
-            ConfigError::Parse {
-                file: file.into(),
-                line,
-                col,
-                message: e.message().trim().to_string(),
-            }
+            ConfigError::Parse { file: file.into(), line, col, message: one_line(e.message()) }
         })?;
+        for rule in &cfg.rule {
+            crate::rules::validate_rule(rule).map_err(|message| RuleError::Invalid {
+                file: file.into(),
+                line: crate::rules::find_id_line(text, &rule.id),
+                id: rule.id.clone(),
+                message,
+            })?;
+        }
         cfg.text = text.to_string();
         Ok(cfg)
     }
@@ -126,6 +134,7 @@ impl Config {
         })?;
         let mut cfg = Self::parse(&path.display().to_string(), &text)?;
         cfg.source = Some(path.to_path_buf());
+        cfg.resolve_paths();
         Ok(cfg)
     }
 
@@ -137,6 +146,43 @@ impl Config {
         } else {
             Ok(Config::default())
         }
+    }
+
+    /// Makes the file paths this config names absolute, relative to the config's directory,
+    /// so they survive merging with configs that live elsewhere.
+    fn resolve_paths(&mut self) {
+        let Some(dir) = self.source.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf) else {
+            return;
+        };
+        let abs = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        };
+        self.rules.files.iter_mut().for_each(abs);
+        self.rules.gitleaks.iter_mut().for_each(abs);
+        self.extends.iter_mut().for_each(abs);
+    }
+
+    /// Merges a later layer into this one: scalars are overridden, lists extended, custom
+    /// rules replaced by id. Nothing of the earlier layer is dropped silently.
+    pub fn merge(&mut self, later: Config) {
+        self.scan.max_file_size = later.scan.max_file_size.or(self.scan.max_file_size);
+        self.scan.all_lines = later.scan.all_lines.or(self.scan.all_lines);
+        self.allow.paths.extend(later.allow.paths);
+        self.allow.regexes.extend(later.allow.regexes);
+        self.allow.fingerprints.extend(later.allow.fingerprints);
+        self.allow.path_regexes.extend(later.allow.path_regexes);
+        self.rules.disable.extend(later.rules.disable);
+        self.rules.files.extend(later.rules.files);
+        self.rules.gitleaks.extend(later.rules.gitleaks);
+        for rule in later.rule {
+            self.rule.retain(|r| r.id != rule.id);
+            self.rule.push(rule);
+        }
+        self.check.extend(later.check);
+        self.source = later.source.or(self.source.take());
+        self.text = later.text;
     }
 
     /// The file name for error messages.

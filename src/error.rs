@@ -44,6 +44,12 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// A possibly multi-line message (TOML, regex and glob errors) as one line, so every error
+/// is a single `file:line: …` line.
+pub fn one_line(s: &str) -> String {
+    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
+}
+
 /// 1-based line of the first line in `text` that contains `needle` (0 when absent).
 pub fn line_of(text: &str, needle: &str) -> usize {
     text.lines().position(|l| l.contains(needle)).map_or(0, |i| i + 1)

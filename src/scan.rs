@@ -8,9 +8,11 @@ use serde::Serialize;
 
 use crate::allow::Allow;
 use crate::content::{self, Content};
+use crate::decoding;
 use crate::finding::{self, Finding};
 use crate::matcher::{Matcher, RawMatch, Scratch, Status};
 use crate::source::{BlobReader, Item, LineScope};
+use crate::timing::{self, Counter};
 
 /// Items below this count are scanned on the calling thread (no pool start-up).
 const PARALLEL_MIN_ITEMS: usize = 16;
@@ -125,7 +127,7 @@ fn scan_item(
         out.stats.skipped_excluded += 1;
         return out;
     }
-    match reader.size(item) {
+    match timing::count(Counter::Read, || reader.size(item)) {
         Ok(size) if size > opts.max_file_size => {
             out.stats.skipped_large += 1;
             return out;
@@ -136,7 +138,7 @@ fn scan_item(
             return out;
         }
     }
-    let bytes = match reader.read(item) {
+    let bytes = match timing::count(Counter::Read, || reader.read(item)) {
         Ok(b) => b,
         Err(e) => {
             out.stats.errors.push(format!("{path}: {e}"));
@@ -152,17 +154,35 @@ fn scan_item(
     };
     out.stats.blobs += 1;
     out.stats.bytes += bytes.len() as u64;
-    let mut raw = Vec::new();
-    if let Err(e) = matcher.scan(&text, Some(&path), scratch, &mut raw) {
-        out.stats.errors.push(format!("{path}: {e}"));
-        return out;
+    let mut ctx = ItemContext { item, path: &path, text: &text, matcher, allow, opts, added: None };
+    let primary = Layer { text: &text, origin: None, name: "" };
+    ctx.scan_layer(&primary, reader, scratch, &mut out);
+    for d in decoding::derive(&text) {
+        let layer = Layer { text: &d.text, origin: Some(d.origin), name: d.layer };
+        ctx.scan_layer(&layer, reader, scratch, &mut out);
     }
-    if raw.is_empty() {
-        return out;
-    }
-    let ctx = ItemContext { item, path: &path, text: &text, matcher, allow, opts };
-    ctx.collect(&raw, reader, &mut out);
+    dedupe(&mut out.findings);
     out
+}
+
+/// Drops repeated findings of one secret on one line (a decoding layer re-finding it).
+fn dedupe(findings: &mut Vec<Finding>) {
+    let mut seen = std::collections::HashSet::new();
+    findings.retain(|f| seen.insert((f.fingerprint.clone(), f.line)));
+}
+
+/// Text being matched: the blob itself, or a decoded derivative anchored at `origin`.
+struct Layer<'a> {
+    text: &'a [u8],
+    origin: Option<usize>,
+    name: &'static str,
+}
+
+impl Layer<'_> {
+    /// The byte range in the blob that a match in this layer is reported at.
+    fn anchor(&self, m: &RawMatch) -> (usize, usize) {
+        self.origin.map_or((m.secret.start, m.secret.end), |o| (o, o))
+    }
 }
 
 struct ItemContext<'a> {
@@ -172,31 +192,38 @@ struct ItemContext<'a> {
     matcher: &'a Matcher,
     allow: &'a Allow,
     opts: &'a ScanOptions,
+    /// Added line numbers, loaded on the first reported match of a modified file.
+    added: Option<Option<Vec<u32>>>,
 }
 
 impl ItemContext<'_> {
-    fn collect(&self, raw: &[RawMatch], reader: &dyn BlobReader, out: &mut ScanOutput) {
-        let added = match &self.item.scope {
-            LineScope::AddedSince(old) if raw.iter().any(|m| m.status == Status::Reported) => {
-                match reader.added_lines(*old, self.item) {
-                    Ok(lines) => Some(lines),
-                    Err(e) => {
-                        out.stats.errors.push(format!("{}: {e}", self.path));
-                        None
-                    }
-                }
-            }
-            _ => None,
-        };
-        for m in raw {
-            match self.decide(m, added.as_deref()) {
+    fn scan_layer(
+        &mut self,
+        layer: &Layer<'_>,
+        reader: &dyn BlobReader,
+        scratch: &mut Scratch,
+        out: &mut ScanOutput,
+    ) {
+        let mut raw = Vec::new();
+        let scanned = timing::count(Counter::Match, || {
+            self.matcher.scan(layer.text, Some(self.path), scratch, &mut raw)
+        });
+        if let Err(e) = scanned {
+            out.stats.errors.push(format!("{}: {e}", self.path));
+            return;
+        }
+        if raw.iter().any(|m| m.status == Status::Reported) {
+            self.load_added(reader, out);
+        }
+        for m in &raw {
+            match self.decide(layer, m) {
                 Ok(f) => out.findings.push(f),
                 Err(Some(why)) => {
                     if m.status == Status::Reported {
                         out.stats.suppressed += 1;
                     }
                     if self.opts.explain {
-                        out.explained.push(self.explain(m, why));
+                        out.explained.push(self.explain(layer, m, why));
                     }
                 }
                 Err(None) => {}
@@ -204,32 +231,66 @@ impl ItemContext<'_> {
         }
     }
 
+    fn load_added(&mut self, reader: &dyn BlobReader, out: &mut ScanOutput) {
+        if self.added.is_some() {
+            return;
+        }
+        let lines = match &self.item.scope {
+            LineScope::AddedSince(old) => match reader.added_lines(*old, self.item) {
+                Ok(lines) => Some(lines),
+                Err(e) => {
+                    out.stats.errors.push(format!("{}: {e}", self.path));
+                    None
+                }
+            },
+            LineScope::AddedSinceAll(olds) => match added_since_all(reader, olds, self.item) {
+                Ok(lines) => Some(lines),
+                Err(e) => {
+                    out.stats.errors.push(format!("{}: {e}", self.path));
+                    None
+                }
+            },
+            LineScope::All => None,
+        };
+        self.added = Some(lines);
+    }
+
     /// A finding, or why not (`None`: outside the added lines, not worth explaining).
-    fn decide(&self, m: &RawMatch, added: Option<&[u32]>) -> Result<Finding, Option<String>> {
+    fn decide(&self, layer: &Layer<'_>, m: &RawMatch) -> Result<Finding, Option<String>> {
         match &m.status {
             Status::Reported => {}
             Status::Rejected(why) => return Err(Some(format!("rejected: {why}"))),
             Status::Suppressed(why) => return Err(Some(format!("suppressed: {why}"))),
         }
-        let f = self.finding(m);
+        let f = self.finding(layer, m);
+        let added = self.added.as_ref().and_then(Option::as_deref);
         if added.is_some_and(|lines| lines.binary_search(&f.line).is_err()) {
             return Err(None);
         }
-        if let Some(marker) = crate::allow::inline_marker(self.text, m.secret.start) {
+        if self.allow.rule_disabled(&f.rule, self.path) {
+            return Err(Some("disabled by a per-directory config".into()));
+        }
+        if let Some(marker) = crate::allow::inline_marker(self.text, layer.anchor(m).0) {
             return Err(Some(format!("allowed: inline marker {marker}")));
         }
-        let secret = &self.text[m.secret.clone()];
+        let secret = &layer.text[m.secret.clone()];
         if let Some(reason) = self.allow.value_allowed(secret, &f.fingerprint, self.path) {
             return Err(Some(format!("allowed: {reason}")));
         }
         Ok(f)
     }
 
-    fn finding(&self, m: &RawMatch) -> Finding {
+    fn finding(&self, layer: &Layer<'_>, m: &RawMatch) -> Finding {
         let rule = self.matcher.rule(m.rule);
-        let secret = &self.text[m.secret.clone()];
-        let (line, column, end_column) = finding::location(self.text, m.secret.start, m.secret.end);
+        let secret = &layer.text[m.secret.clone()];
+        let (start, end) = layer.anchor(m);
+        let (line, column, end_column) = finding::location(self.text, start, end);
         let severity = if demoted_path(self.path) { m.severity.demoted() } else { m.severity };
+        let note = match (layer.origin, &m.note) {
+            (None, note) => note.clone(),
+            (Some(_), Some(n)) => Some(format!("{n}; found {}-decoded", layer.name)),
+            (Some(_), None) => Some(format!("found {}-decoded", layer.name)),
+        };
         Finding {
             rule: rule.id.clone(),
             provider: rule.provider.clone(),
@@ -244,22 +305,44 @@ impl ItemContext<'_> {
             redacted: finding::redact(secret, &rule.keywords),
             fingerprint: finding::fingerprint(&rule.id, secret),
             rotate: rule.rotate.clone(),
-            note: m.note.clone(),
+            note,
         }
     }
 
-    fn explain(&self, m: &RawMatch, verdict: String) -> Explained {
+    fn explain(&self, layer: &Layer<'_>, m: &RawMatch, verdict: String) -> Explained {
         let rule = self.matcher.rule(m.rule);
-        let (line, _, _) = finding::location(self.text, m.secret.start, m.secret.end);
+        let (start, end) = layer.anchor(m);
+        let (line, _, _) = finding::location(self.text, start, end);
+        let verdict = match layer.origin {
+            Some(_) => format!("{verdict} ({}-decoded)", layer.name),
+            None => verdict,
+        };
         Explained {
             rule: rule.id.clone(),
             path: self.path.to_string(),
             line,
-            redacted: finding::redact(&self.text[m.secret.clone()], &rule.keywords),
+            redacted: finding::redact(&layer.text[m.secret.clone()], &rule.keywords),
             entropy: (m.entropy * 100.0).round() / 100.0,
             verdict,
         }
     }
+}
+
+/// Lines of `item` added relative to every blob of `olds` (sorted): the intersection.
+fn added_since_all(
+    reader: &dyn BlobReader,
+    olds: &[git2::Oid],
+    item: &Item,
+) -> Result<Vec<u32>, String> {
+    let mut acc: Option<Vec<u32>> = None;
+    for old in olds {
+        let lines = reader.added_lines(*old, item)?;
+        acc = Some(match acc {
+            None => lines,
+            Some(prev) => prev.into_iter().filter(|l| lines.binary_search(l).is_ok()).collect(),
+        });
+    }
+    Ok(acc.unwrap_or_default())
 }
 
 /// Documentation, example and test paths: severity drops one level there.

@@ -198,6 +198,7 @@ mod tests {
             "base64:REPLACE_WITH_php_artisan_key_generate",
             "process.env.KEY",
             "%API_KEY%",
+            "pw_%{alnum:24}",
             "aaaaaaaaaaa",
             "abcdefghij",
             "12345678",

@@ -267,8 +267,8 @@ impl Matcher {
             return None;
         }
         let cr = self.rules.iter().find(|c| std::ptr::eq(&c.rule, rule))?;
-        if let Some(re) = cr.allow.iter().find(|re| re.is_match(secret)) {
-            return Some(format!("rule allowlist regex {}", re.as_str()));
+        if let Some(i) = cr.allow.iter().position(|re| re.is_match(secret)) {
+            return Some(format!("rule allowlist regex #{}", i + 1));
         }
         let lower = String::from_utf8_lossy(secret).to_ascii_lowercase();
         let stop = rule.stopwords.iter().find(|w| lower.contains(&w.to_ascii_lowercase()))?;

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{line_col, RuleError};
+use crate::error::{line_col, one_line, RuleError};
 
 /// How bad a leak of this credential is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -173,23 +173,37 @@ pub struct RuleSet {
 
 impl RuleSet {
     /// The builtin rules embedded from `rules/*.toml`.
+    ///
+    /// NOTE: builtin patterns are not compiled here. The unit tests compile every one of
+    /// them (`builtin_rules_pass_full_validation`), and the matcher compiles a rule's regex
+    /// only when the prefilter names it, so a commit pays only for the rules it touches.
+    /// Compiling all of them up front was most of the hook's fixed cost.
     pub fn builtin() -> Result<Self, RuleError> {
         let mut set = RuleSet::default();
         for (name, text) in builtin::FILES {
-            set.add_toml(name, text)?;
+            set.add(name, text, validate_fields)?;
         }
         Ok(set)
     }
 
     /// Parses one rule file and appends its rules, validating each.
     pub fn add_toml(&mut self, file: &str, text: &str) -> Result<(), RuleError> {
+        self.add(file, text, validate_rule)
+    }
+
+    fn add(
+        &mut self,
+        file: &str,
+        text: &str,
+        validate: fn(&Rule) -> Result<(), String>,
+    ) -> Result<(), RuleError> {
         let parsed: RuleFile = toml::from_str(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((0, 0));
-            RuleError::Parse { file: file.into(), line, col, message: e.message().to_string() }
+            RuleError::Parse { file: file.into(), line, col, message: one_line(e.message()) }
         })?;
         for rule in parsed.rule {
             let line = find_id_line(text, &rule.id);
-            validate_rule(&rule).map_err(|message| RuleError::Invalid {
+            validate(&rule).map_err(|message| RuleError::Invalid {
                 file: file.into(),
                 line,
                 id: rule.id.clone(),
@@ -251,28 +265,22 @@ impl RuleSet {
     }
 }
 
-fn find_id_line(text: &str, id: &str) -> usize {
-    let needle = format!("\"{id}\"");
-    text.lines()
-        .position(|l| l.trim_start().starts_with("id") && l.contains(&needle))
-        .map_or(0, |i| i + 1)
+/// 1-based line of the `id = "…"` (or `id = '…'`) line of rule `id` in `text` (0 when absent).
+pub fn find_id_line(text: &str, id: &str) -> usize {
+    let is_id_line = |l: &str| {
+        let Some(value) = l.trim_start().strip_prefix("id") else { return false };
+        let Some(value) = value.trim_start().strip_prefix('=') else { return false };
+        let value = value.trim_start();
+        ['"', '\''].iter().any(|&q| {
+            value.strip_prefix(q).and_then(|v| v.strip_prefix(id)).is_some_and(|v| v.starts_with(q))
+        })
+    };
+    text.lines().position(is_id_line).map_or(0, |i| i + 1)
 }
 
 /// Checks one rule's fields (not its examples): id shape, keywords, regex syntax, group.
 pub fn validate_rule(rule: &Rule) -> Result<(), String> {
-    let id_ok = !rule.id.is_empty()
-        && rule
-            .id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
-    if !id_ok {
-        return Err("id must be lowercase letters, digits, '-' or '.'".into());
-    }
-    // NOTE: a rule without keywords is allowed (imported gitleaks rules often have none) but
-    // runs its regex over every file; builtin rules always have keywords or a path.
-    if rule.keywords.iter().any(|k| k.trim().is_empty()) {
-        return Err("keywords must not be empty strings".into());
-    }
+    validate_fields(rule)?;
     let re = compile(&rule.regex).map_err(|e| format!("invalid regex: {e}"))?;
     if let Some(p) = &rule.path {
         compile(p).map_err(|e| format!("invalid path regex: {e}"))?;
@@ -286,6 +294,24 @@ pub fn validate_rule(rule: &Rule) -> Result<(), String> {
             rule.secret_group,
             re.captures_len() - 1
         ));
+    }
+    Ok(())
+}
+
+/// The checks that need no regex compilation: id shape, keywords, validator name.
+fn validate_fields(rule: &Rule) -> Result<(), String> {
+    let id_ok = !rule.id.is_empty()
+        && rule
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if !id_ok {
+        return Err("id must be lowercase letters, digits, '-' or '.'".into());
+    }
+    // NOTE: a rule without keywords is allowed (imported gitleaks rules often have none) but
+    // runs its regex over every file; builtin rules always have keywords or a path.
+    if rule.keywords.iter().any(|k| k.trim().is_empty()) {
+        return Err("keywords must not be empty strings".into());
     }
     if let Some(v) = &rule.validator {
         if !crate::validate::is_known(v) {
@@ -306,13 +332,17 @@ pub fn compile(pattern: &str) -> Result<regex::bytes::Regex, String> {
         .map_err(|e| one_line(&e.to_string()))
 }
 
-fn one_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" | ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builtin_rules_pass_full_validation() {
+        let set = RuleSet::builtin().expect("builtin rules load");
+        for rule in set.rules() {
+            validate_rule(rule).unwrap_or_else(|e| panic!("builtin rule {}: {e}", rule.id));
+        }
+    }
 
     #[test]
     fn builtin_ids_unique_and_above_floor() {
@@ -328,5 +358,13 @@ mod tests {
         for r in set.rules() {
             assert!(!r.keywords.is_empty() || r.path.is_some(), "{} scans every file", r.id);
         }
+    }
+
+    #[test]
+    fn id_line_with_either_quote_style() {
+        let text = "# x-y\ndisable = [\"x\"]\n[[rule]]\nid = 'x'\n[[rule]]\n  id=\"x-y\"\n";
+        assert_eq!(find_id_line(text, "x"), 4);
+        assert_eq!(find_id_line(text, "x-y"), 6);
+        assert_eq!(find_id_line(text, "z"), 0);
     }
 }

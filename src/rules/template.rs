@@ -10,7 +10,12 @@
 //! `%{upstash-v1:DB}`, `%{upstash-v2:DB}`, `%{upstash-v1-uuid:DB}`, `%{qstash:USER:PASSWORD}`
 //! (`%{qstash}` for random), `%{pem-body}`, `%{ops-payload}`, `%{crc62:PREFIX:LEN}`
 //! (random body plus a Base62 CRC32 checksum), `%{b64:TEXT}` is not supported: use
-//! `%{b64text:TEXT}`.
+//! `%{b64text:TEXT}` (`%{b64urltext:TEXT}` for unpadded base64url). Also
+//! `%{pem-body-escaped}` (lines joined with a literal `\n`, as in JSON strings),
+//! `%{pem-body-indented:N}` (each line indented by N spaces, as in YAML blocks),
+//! `%{base64-pem:LABEL}` (base64 of a whole `-----BEGIN LABEL-----` block),
+//! `%{gitlab-routable:PREFIX}` / `%{gitlab-routable:PREFIX:unversioned}` (a GitLab
+//! routable token with a valid base36 CRC32) and `%{discord-bot-token}`.
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -137,6 +142,16 @@ fn generate(spec: &str, rng: &mut Rng) -> Result<String, String> {
         "pem-body" => pem_body(rng),
         "ops-payload" => ops_payload(rng),
         "crc62" => crc62(arg, rng)?,
+        "pem-body-escaped" => pem_body(rng).replace('\n', "\\n"),
+        "pem-body-indented" => {
+            let pad = " ".repeat(num(rng)?);
+            pem_body(rng).lines().map(|l| format!("{pad}{l}")).collect::<Vec<_>>().join("\n")
+        }
+        "base64-pem" => STANDARD
+            .encode(format!("-----BEGIN {arg}-----\n{}\n-----END {arg}-----\n", pem_body(rng))),
+        "b64urltext" => URL_SAFE_NO_PAD.encode(arg.as_bytes()),
+        "gitlab-routable" => gitlab_routable(arg, rng),
+        "discord-bot-token" => discord_bot_token(rng),
         _ => return Err(format!("unknown placeholder %{{{spec}}}")),
     })
 }
@@ -304,6 +319,36 @@ fn crc62(arg: &str, rng: &mut Rng) -> Result<String, String> {
     let body = rng.string(ALNUM, len - 6);
     let sum = crate::validate::checksum::base62_crc32(body.as_bytes());
     Ok(format!("{prefix}{body}{sum}"))
+}
+
+/// `%{gitlab-routable:PREFIX}` (or `PREFIX:unversioned`): a GitLab routable token with a
+/// random routing payload and a valid base36 CRC32 suffix.
+fn gitlab_routable(arg: &str, rng: &mut Rng) -> String {
+    use crate::validate::checksum::crc32;
+    let (prefix, versioned) = match arg.split_once(':') {
+        Some((p, "unversioned")) => (p, false),
+        _ => (arg, true),
+    };
+    let mut raw =
+        format!("o:{}\nu:{}", rng.string(LOWERNUM, 4), rng.string(LOWERNUM, 5)).into_bytes();
+    raw.extend(rng.bytes(16));
+    raw.push(16);
+    let payload = URL_SAFE_NO_PAD.encode(raw);
+    let len = crate::validate::base36(payload.len() as u64, 2);
+    let body = if versioned {
+        format!("{prefix}{payload}.01.{len}")
+    } else {
+        format!("{prefix}{payload}.{len}")
+    };
+    let sum = crate::validate::base36(u64::from(crc32(body.as_bytes())), 7);
+    format!("{body}{sum}")
+}
+
+/// `%{discord-bot-token}`: base64 of a snowflake user id, a 6-char timestamp and a
+/// 38-char HMAC part.
+fn discord_bot_token(rng: &mut Rng) -> String {
+    let id = format!("{}{}", rng.range(1, 9), rng.string(DIGITS, 17));
+    format!("{}.{}.{}", STANDARD_NO_PAD.encode(id), rng.string(B64URL, 6), rng.string(B64URL, 38))
 }
 
 #[cfg(test)]

@@ -5,10 +5,14 @@ use std::path::{Path, PathBuf};
 
 use super::{BlobReader, BlobRef, Item, LineScope};
 
-/// Lists the files below `root` (or `root` itself when it is a file).
-pub fn items(root: &Path) -> Result<Vec<Item>, String> {
+/// Lists the files below `root` (or `root` itself when it is a file), named relative to
+/// `base` (the repository or scan root) when `root` lies inside it, so paths match the
+/// config's `[allow] paths` and per-directory configs.
+pub fn items(root: &Path, base: &Path) -> Result<Vec<Item>, String> {
+    let base = if root.starts_with(base) { base } else { root };
     if root.is_file() {
-        return Ok(vec![file_item(root, root)]);
+        let shown_base = if base == root { root.parent().unwrap_or(root) } else { base };
+        return Ok(vec![file_item(root, shown_base)]);
     }
     if !root.is_dir() {
         return Err(format!("{}: no such file or directory", root.display()));
@@ -22,7 +26,7 @@ pub fn items(root: &Path) -> Result<Vec<Item>, String> {
     for entry in walker {
         let entry = entry.map_err(|e| e.to_string())?;
         if entry.file_type().is_some_and(|t| t.is_file()) {
-            out.push(file_item(entry.path(), root));
+            out.push(file_item(entry.path(), base));
         }
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));

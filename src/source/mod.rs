@@ -23,6 +23,9 @@ pub enum LineScope {
     All,
     /// Only lines added relative to this older blob (a modified staged file).
     AddedSince(git2::Oid),
+    /// Only lines added relative to every one of these blobs: a merge in progress, whose
+    /// parents each hold a version of the file (a line any parent has is already committed).
+    AddedSinceAll(Vec<git2::Oid>),
 }
 
 /// One blob to scan, with its provenance.

@@ -4,6 +4,9 @@
 //! public-by-design value that no rule may report). Owns decoding; not matching or output.
 
 pub mod checksum;
+mod common;
+
+pub use common::base36;
 pub mod decode;
 mod structural;
 
@@ -100,6 +103,19 @@ pub const VALIDATORS: &[(&str, &str)] = &[
     ("key-material", "decoded key length raises confidence"),
     ("onepassword-token", "base64 JSON payload of a 1Password service account"),
     ("gcp-service-account", "client_email and private_key present in the JSON object"),
+    (
+        "documented-example",
+        "suppresses documented example values (Azurite key, Stripe docs key) by hash",
+    ),
+    ("gitlab-routable", "GitLab routable token: base36 CRC32 suffix required"),
+    ("aws-access-key-id", "a secret access key within 5 lines raises severity to critical"),
+    (
+        "private-key-body",
+        "PEM body is base64 (plus header lines), at least 64 characters; encrypted keys high",
+    ),
+    ("base64-pem", "base64 text decoding to a PEM private-key BEGIN line"),
+    ("discord-bot-token", "first segment decodes to a numeric user id (raises confidence)"),
+    ("google-api-key", "notes Firebase web config keys (semi-public) and API restrictions"),
 ];
 
 /// True when `name` is a known validator.
@@ -125,6 +141,13 @@ pub fn run(name: &str, c: &Candidate<'_>) -> Verdict {
         "key-material" => s::key_material(c),
         "onepassword-token" => s::onepassword_token(c),
         "gcp-service-account" => s::gcp_service_account(c),
+        "documented-example" => common::documented_example(c),
+        "gitlab-routable" => common::gitlab_routable(c),
+        "aws-access-key-id" => common::aws_access_key_id(c),
+        "private-key-body" => common::private_key_body(c),
+        "base64-pem" => common::base64_pem(c),
+        "discord-bot-token" => common::discord_bot_token(c),
+        "google-api-key" => common::google_api_key(c),
         _ => Verdict::ok(),
     }
 }

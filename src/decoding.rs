@@ -1,0 +1,219 @@
+//! Decoding layers: secrets hidden one encoding deep. For a blob's text this module derives
+//! small synthetic texts — a JSON/JS-escaped line unescaped (PEM keys in JSON, notebooks), a
+//! base64 value decoded in place (Kubernetes Secret `data:`, `.npmrc` `_auth`), a
+//! percent-encoded URL decoded — each tied to the byte offset of its origin in the blob, so
+//! findings in them are reported at the original line. Cheap by construction: only lines
+//! holding a trigger (`\`, `%XX`, a long base64 run in value position) are touched.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+/// A derived text and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived {
+    /// The decoded text to scan.
+    pub text: Vec<u8>,
+    /// Byte offset in the original blob that findings in `text` are reported at.
+    pub origin: usize,
+    /// Which layer produced it (`json-escape`, `base64`, `percent`).
+    pub layer: &'static str,
+}
+
+/// Lines longer than this are not decoded (minified bundles): bounded cost.
+const MAX_LINE: usize = 256 * 1024;
+/// Shortest base64 run worth decoding.
+const MIN_B64: usize = 24;
+/// Longest base64 run decoded.
+const MAX_B64: usize = 16 * 1024;
+/// At most this many derived texts per blob.
+const MAX_DERIVED: usize = 4096;
+
+/// Every derived text of `text`.
+pub fn derive(text: &[u8]) -> Vec<Derived> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < text.len() && out.len() < MAX_DERIVED {
+        let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |i| start + i);
+        let line = &text[start..end];
+        if line.len() <= MAX_LINE {
+            derive_line(line, start, &mut out);
+        }
+        start = end + 1;
+    }
+    out.truncate(MAX_DERIVED);
+    out
+}
+
+fn derive_line(line: &[u8], offset: usize, out: &mut Vec<Derived>) {
+    if memchr::memchr(b'\\', line).is_some() {
+        if let Some(text) = unescape(line) {
+            out.push(Derived { text, origin: offset, layer: "json-escape" });
+        }
+    }
+    if memchr::memchr(b'%', line).is_some() && memchr::memmem::find(line, b"://").is_some() {
+        if let Some(text) = percent_decode(line) {
+            out.push(Derived { text, origin: offset, layer: "percent" });
+        }
+    }
+    for pos in memchr::memchr2_iter(b':', b'=', line) {
+        if let Some((run_start, decoded)) = base64_value(line, pos + 1) {
+            let mut text = line[..run_start].to_vec();
+            text.extend_from_slice(&decoded);
+            out.push(Derived { text, origin: offset + run_start, layer: "base64" });
+        }
+    }
+}
+
+/// JSON/JS string escapes undone (`\n`, `\"`, `\\`, `\/`, `\t`, `\uXXXX`); `None` when
+/// nothing changes.
+fn unescape(line: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(line.len());
+    let mut i = 0;
+    let mut changed = false;
+    while i < line.len() {
+        if line[i] != b'\\' || i + 1 == line.len() {
+            out.push(line[i]);
+            i += 1;
+            continue;
+        }
+        let (bytes, used) = escape_at(&line[i + 1..]);
+        changed |= used > 0;
+        if used == 0 {
+            out.push(b'\\');
+            i += 1;
+        } else {
+            out.extend_from_slice(&bytes);
+            i += 1 + used;
+        }
+    }
+    changed.then_some(out)
+}
+
+/// Decodes one escape after a backslash: (bytes, escape length), or length 0 if unknown.
+fn escape_at(rest: &[u8]) -> (Vec<u8>, usize) {
+    match rest[0] {
+        b'n' => (vec![b'\n'], 1),
+        b'r' => (vec![b'\r'], 1),
+        b't' => (vec![b'\t'], 1),
+        b'"' | b'\'' | b'\\' | b'/' | b'`' => (vec![rest[0]], 1),
+        b'u' if rest.len() >= 5 => {
+            let hex =
+                std::str::from_utf8(&rest[1..5]).ok().and_then(|h| u32::from_str_radix(h, 16).ok());
+            match hex.and_then(char::from_u32) {
+                Some(c) => (c.to_string().into_bytes(), 5),
+                None => (Vec::new(), 0),
+            }
+        }
+        _ => (Vec::new(), 0),
+    }
+}
+
+fn percent_decode(line: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(line.len());
+    let mut i = 0;
+    let mut changed = false;
+    while i < line.len() {
+        let hex = line.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (line[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) if b >= 0x20 => {
+                out.push(b);
+                i += 3;
+                changed = true;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    changed.then_some(out)
+}
+
+fn is_b64(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'+' || b == b'/'
+}
+
+/// A base64 value starting at `from` (after optional spaces and one quote), decoded to
+/// printable text: (run start, decoded bytes).
+fn base64_value(line: &[u8], from: usize) -> Option<(usize, Vec<u8>)> {
+    let mut start = from;
+    while start < line.len() && line[start] == b' ' {
+        start += 1;
+    }
+    if start < line.len() && matches!(line[start], b'"' | b'\'') {
+        start += 1;
+    }
+    let len = line[start..].iter().take_while(|&&b| is_b64(b)).count();
+    let mut end = start + len;
+    while end < line.len() && end - start - len < 2 && line[end] == b'=' {
+        end += 1;
+    }
+    let boundary = end == line.len() || !line[end].is_ascii_alphanumeric() && line[end] != b'_';
+    if !(MIN_B64..=MAX_B64).contains(&len) || !boundary || !looks_encoded(&line[start..start + len])
+    {
+        return None;
+    }
+    let decoded = STANDARD.decode(pad(&line[start..end])).ok()?;
+    printable(&decoded).then_some((start, decoded))
+}
+
+/// Mixed case and a digit: base64 of text, not a word or a hex digest. JWT segments and
+/// JSON (`eyJ`) are left to their own rules.
+fn looks_encoded(run: &[u8]) -> bool {
+    !run.starts_with(b"eyJ")
+        && run.iter().any(u8::is_ascii_digit)
+        && run.iter().any(u8::is_ascii_uppercase)
+        && run.iter().any(u8::is_ascii_lowercase)
+}
+
+fn pad(run: &[u8]) -> Vec<u8> {
+    let mut v: Vec<u8> = run.iter().copied().filter(|&b| b != b'=').collect();
+    while v.len() % 4 != 0 {
+        v.push(b'=');
+    }
+    v
+}
+
+/// Decoded text that is almost all printable ASCII (or UTF-8), at least 12 bytes long.
+fn printable(data: &[u8]) -> bool {
+    if data.len() < 12 || std::str::from_utf8(data).is_err() {
+        return false;
+    }
+    let good =
+        data.iter().filter(|&&b| b >= 0x20 || b == b'\n' || b == b'\r' || b == b'\t').count();
+    good * 100 >= data.len() * 98
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_values_decode_in_place_with_their_key() {
+        let password = ["Zq8Lm", "2Xc9VbN4R"].concat();
+        let value = STANDARD.encode(format!("postgres://app:{password}@db.internal:5432/app"));
+        let text = format!("data:\n  DATABASE_URL: {value}\n");
+        let d = derive(text.as_bytes());
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].layer, "base64");
+        assert!(d[0].text.starts_with(b"  DATABASE_URL: postgres://app:"));
+        assert_eq!(d[0].origin, text.find(&value).unwrap());
+    }
+
+    #[test]
+    fn json_escapes_and_percent_encoding() {
+        let d = derive(br#"{"k": "-----BEGIN X-----\nAB\n-----END X-----\n"}"#);
+        assert_eq!(d[0].layer, "json-escape");
+        assert!(d[0].text.windows(3).any(|w| w == b"\nAB"));
+        let d = derive(b"url=https://u:p%40ss@host/x");
+        assert_eq!(d[0].text, b"url=https://u:p@ss@host/x");
+    }
+
+    #[test]
+    fn words_hashes_and_binary_are_left_alone() {
+        assert!(derive(b"name: averyveryverylongidentifierwithoutdigits\n").is_empty());
+        let bin =
+            STANDARD.encode([0u8, 1, 2, 3, 250, 251, 252, 253, 254, 255, 9, 8, 7, 6, 5, 4, 3, 2]);
+        assert!(derive(format!("k: {bin}\n").as_bytes()).is_empty());
+    }
+}
