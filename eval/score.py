@@ -28,12 +28,19 @@ ZERO_KINDS = ("supabase-anon-jwt", "supabase-authenticated-jwt", "supabase-publi
 
 
 def norm_path(p, root):
+    """The path relative to the corpus root, whatever base the tool reported it against
+    (scan dir, cwd, enclosing repository, or absolute)."""
     p = p.replace("\\", "/")
     r = os.path.abspath(root).replace("\\", "/").rstrip("/") + "/"
     if p.startswith(r):
         p = p[len(r):]
     while p.startswith("./"):
         p = p[2:]
+    parts = p.split("/")
+    for i in range(len(parts)):
+        cand = "/".join(parts[i:])
+        if os.path.exists(os.path.join(root, cand)):
+            return cand
     return p
 
 
