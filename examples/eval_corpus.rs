@@ -892,12 +892,11 @@ fn infra_files(g: &mut Gen) {
     d.pos(
         "Upstash",
         "upstash-redis-rest-token",
-        "ipynb-escaped",
+        "ipynb-kwarg-upstash-comment-after",
         &format!(
             "    \"redis = Redis(url=url, token=\\\"{v}\\\")  # UPSTASH_REDIS_REST_TOKEN\\n\","
         ),
     );
-    d.layer("json-escape");
     let v = g.x("%{upstash-v2:DB}");
     d.pos(
         "Upstash",
