@@ -338,6 +338,114 @@ def negatives(tk, kind):
     ]
 
 
+def holdout(tk, files):
+    """Contexts added after warden's rules were tuned on the rest of this corpus (files under
+    holdout/): CI definitions, systemd units, Windows batch, docker/kubectl flags, .NET XML
+    config, Postman collections, Gradle properties, SDK constructor calls, Markdown tables.
+    Score them separately (score.py --subset holdout/) for a generalisation estimate."""
+    r = tk.r
+    db = r.randint(2000, 65000)
+
+    f = File("holdout/.gitlab-ci.yml")
+    f.t("stages: [deploy]\nvariables:")
+    f.p("Railway", "railway-token", "gitlab-ci-variables", f"  RAILWAY_TOKEN: \"{tk.uuid()}\"")
+    f.p("Sentry", "sentry-org-token", "gitlab-ci-variables", f"  SENTRY_AUTH_TOKEN: {tk.sentry_org()}")
+    f.n("Railway", "ci-variable-reference", "gitlab-ci-variables", "  RAILWAY_API_TOKEN: $RAILWAY_API_TOKEN_PROD")
+    f.t("deploy:\n  stage: deploy\n  script:")
+    f.p("GitLab", "gitlab-pat", "curl-header", f"    - curl --header \"PRIVATE-TOKEN: glpat-{tk.s(B64URL, 20)}\" https://gitlab.com/api/v4/projects")
+    f.n("GitLab", "ci-job-token", "cli", "    - docker login -u gitlab-ci-token -p $CI_JOB_TOKEN $CI_REGISTRY")
+    f.p("Vercel", "vercel-legacy-token", "cli-flag", f"    - npx vercel deploy --prod --token={tk.vercel_legacy()}")
+    files.append(f)
+
+    f = File("holdout/Jenkinsfile")
+    f.t("pipeline {\n  agent any\n  environment {")
+    f.p("Sentry", "sentry-user-token", "groovy-env", f"    SENTRY_AUTH_TOKEN = '{tk.sentry_user()}'")
+    f.p("Upstash", "upstash-redis-rest-token", "groovy-env", f"    UPSTASH_REDIS_REST_TOKEN = \"{tk.upstash_v1(db)}\"")
+    f.n("Vercel", "jenkins-credentials", "groovy-env", "    VERCEL_TOKEN = credentials('vercel-token')")
+    f.t("  }\n  stages {\n    stage('deploy') {\n      steps {")
+    f.n("Vercel", "env-reference", "groovy-sh", "        sh 'vercel deploy --prod --token ${VERCEL_TOKEN}'")
+    f.t("      }\n    }\n  }\n}")
+    files.append(f)
+
+    f = File("holdout/acme-api.service")
+    f.t("[Unit]\nDescription=Acme API\n\n[Service]")
+    f.p("Upstash", "upstash-redis-rest-token", "systemd-environment", f"Environment=UPSTASH_REDIS_REST_TOKEN={tk.upstash_v1(db)}")
+    f.p("Railway", "railway-token", "systemd-environment", f"Environment=\"RAILWAY_TOKEN={tk.uuid()}\"")
+    f.p(ENC, "generic-encryption-key", "systemd-environment", f"Environment=FIELD_ENCRYPTION_KEY={tk.b64key(32)}")
+    f.n("Generic", "environment-file", "systemd", "EnvironmentFile=/etc/acme/api.env")
+    f.t("ExecStart=/usr/local/bin/acme-api")
+    files.append(f)
+
+    f = File("holdout/run-local.bat", crlf=True)
+    f.t("@echo off")
+    f.p("OpenRouter", "openrouter-api-key", "batch-set", f"set OPENROUTER_API_KEY={tk.openrouter()}")
+    f.p("Supabase", "supabase-service-role-jwt", "batch-set-quoted", f"set \"SUPABASE_SERVICE_ROLE_KEY={tk.supabase_jwt('service_role')}\"")
+    f.p("Vercel", "vercel-legacy-token", "batch-setx", f"setx VERCEL_TOKEN {tk.vercel_legacy()}")
+    f.p("Railway", "railway-token", "batch-setx", f"setx RAILWAY_API_TOKEN {tk.uuid()}")
+    f.n("Vercel", "vercel-org-id", "batch-set", f"set VERCEL_ORG_ID=team_{tk.s(ALNUM, 24)}")
+    f.t("node server.js")
+    files.append(f)
+
+    f = File("holdout/scripts/run-container.sh")
+    f.t("#!/bin/sh")
+    f.p("Railway", "railway-token", "docker-env-flag", f"docker run --rm -e RAILWAY_TOKEN={tk.uuid()} -p 3000:3000 acme/api")
+    f.p("Upstash", "upstash-redis-rest-token", "docker-env-flag", f"docker run --rm -e \"UPSTASH_REDIS_REST_TOKEN={tk.upstash_v1(db)}\" acme/worker")
+    f.p(ENC, "generic-encryption-key", "docker-env-flag", f"docker run --env ENCRYPTION_KEY={tk.hexkey(32)} acme/api")
+    f.p("Sentry", "sentry-legacy-token", "kubectl-from-literal", f"kubectl create secret generic sentry --from-literal=SENTRY_AUTH_TOKEN={tk.hex(64)}")
+    f.p("Supabase", "supabase-jwt-secret", "kubectl-from-literal", f"kubectl create secret generic auth --from-literal=JWT_SECRET={tk.s(ALNUM, 40)}")
+    f.n("Railway", "railway-service-id", "kubectl-from-literal", f"kubectl create configmap ids --from-literal=RAILWAY_SERVICE_ID={tk.uuid()}")
+    files.append(f)
+
+    f = File("holdout/Web.config", crlf=True)
+    f.t("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<configuration>\n  <appSettings>")
+    f.p("Sentry", "sentry-legacy-token", "xml-add-key-value", f"    <add key=\"SentryAuthToken\" value=\"{tk.hex(64)}\" />")
+    f.p("Railway", "railway-token", "xml-add-key-value", f"    <add key=\"Railway:ApiToken\" value=\"{tk.uuid()}\" />")
+    f.p("Upstash", "upstash-redis-rest-token", "xml-add-key-value", f"    <add key=\"UpstashRedisRestToken\" value=\"{tk.upstash_v1(db)}\" />")
+    f.p("OpenRouter", "openrouter-api-key", "xml-add-key-value", f"    <add key=\"OpenRouterApiKey\" value=\"{tk.openrouter()}\" />")
+    f.n("Sentry", "git-sha", "xml-add-key-value", f"    <add key=\"SentryRelease\" value=\"{tk.hex(40)}\" />")
+    f.t("  </appSettings>\n  <connectionStrings>")
+    f.p("Supabase", "supabase-db-url", "xml-connection-string", f"    <add name=\"Supabase\" connectionString=\"{tk.supabase_db()}\" />")
+    f.t("  </connectionStrings>\n</configuration>")
+    files.append(f)
+
+    f = File("holdout/acme.postman_environment.json")
+    f.t("{\n  \"name\": \"prod\",\n  \"values\": [")
+    f.p("Railway", "railway-token", "postman-key-value", f"    {{ \"key\": \"RAILWAY_TOKEN\", \"value\": \"{tk.uuid()}\", \"enabled\": true }},")
+    f.p("Vercel", "vercel-token", "postman-key-value", f"    {{ \"key\": \"vercelToken\", \"value\": \"{tk.vercel()}\", \"enabled\": true }},")
+    f.p("Upstash", "upstash-qstash-signing-key", "postman-key-value", f"    {{ \"key\": \"QSTASH_CURRENT_SIGNING_KEY\", \"value\": \"{tk.qstash_sig()}\", \"enabled\": true }},")
+    f.p("OpenRouter", "openrouter-api-key", "postman-header", f"    {{ \"key\": \"Authorization\", \"value\": \"Bearer {tk.openrouter()}\" }},")
+    f.n("Railway", "railway-project-id", "postman-key-value", f"    {{ \"key\": \"RAILWAY_PROJECT_ID\", \"value\": \"{tk.uuid()}\", \"enabled\": true }},")
+    f.n("Supabase", "supabase-anon-jwt", "postman-key-value", f"    {{ \"key\": \"anon_key\", \"value\": \"{tk.supabase_jwt('anon')}\" }},")
+    f.t("    {}\n  ]\n}")
+    files.append(f)
+
+    f = File("holdout/gradle.properties")
+    f.t("org.gradle.jvmargs=-Xmx2g")
+    f.p("Sentry", "sentry-legacy-token", "gradle-properties", f"sentryAuthToken={tk.hex(64)}")
+    f.p(ENC, "generic-encryption-key", "gradle-properties", f"appEncryptionKey={tk.b64key(32)}")
+    f.n("Generic", "version", "gradle-properties", "sentryPluginVersion=4.14.1")
+    files.append(f)
+
+    f = File("holdout/app/clients.py")
+    f.t("from openai import OpenAI\nfrom upstash_redis import Redis\nfrom supabase import create_client\n")
+    f.p("OpenRouter", "openrouter-api-key", "sdk-kwarg", f"llm = OpenAI(base_url=\"https://openrouter.ai/api/v1\", api_key=\"{tk.openrouter()}\")")
+    f.p("Upstash", "upstash-redis-rest-token", "sdk-kwarg-upstash-url", f"redis = Redis(url=\"https://{tk.upstash_host(db)}\", token=\"{tk.upstash_v1(db)}\")")
+    f.p("Supabase", "supabase-secret-key", "sdk-positional", f"sb = create_client(\"https://{tk.s(LOWER, 20)}.supabase.co\", \"{tk.sb_secret()}\")")
+    f.p("Railway", "railway-access-token-header", "python-dict-header", f"headers = {{\"Project-Access-Token\": \"{tk.uuid()}\"}}")
+    f.n("Supabase", "supabase-anon-jwt", "sdk-positional", f"public = create_client(\"https://{tk.s(LOWER, 20)}.supabase.co\", \"{tk.supabase_jwt('anon')}\")")
+    f.n("Upstash", "env-reference", "sdk-kwarg", "redis2 = Redis.from_env()")
+    files.append(f)
+
+    f = File("holdout/docs/environment.md")
+    f.t("# Environment\n\n| variable | value |\n|---|---|")
+    f.p("Railway", "railway-token", "markdown-table", f"| `RAILWAY_TOKEN` | `{tk.uuid()}` |")
+    f.p("Vercel", "vercel-legacy-token", "markdown-table", f"| `VERCEL_TOKEN` | `{tk.vercel_legacy()}` |")
+    f.p("Sentry", "sentry-user-token", "markdown-table", f"| `SENTRY_AUTH_TOKEN` | `{tk.sentry_user()}` |")
+    f.n("Railway", "railway-project-id", "markdown-table", f"| `RAILWAY_PROJECT_ID` | `{tk.uuid()}` |")
+    f.n("Vercel", "placeholder", "markdown-table", "| `VERCEL_TOKEN` | `<from vercel.com/account/tokens>` |")
+    files.append(f)
+
+
 def build(outdir, seed):
     r = random.Random(seed)
     tk = Tok(r)
@@ -617,6 +725,8 @@ def build(outdir, seed):
         prov, rule, key, v = tk.common()
         f.p(prov, rule, "env-common", f"{key}={v}")
     files.append(f)
+
+    holdout(tk, files)
 
     # Write.
     root = os.path.join(outdir, "files")

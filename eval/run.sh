@@ -66,8 +66,10 @@ for corpus in own independent; do
   [[ -f $OUT/$corpus/labels.json ]] || continue
   mapfile -t specs < <(run_tools "$OUT/$corpus")
   title="warden's own corpus (examples/eval_corpus.rs)"
-  [[ $corpus == independent ]] && title="independent corpus (eval/independent_corpus.py)"
+  subset=
+  [[ $corpus == independent ]] && title="independent corpus (eval/independent_corpus.py)" && subset=holdout/
   python3 "$HERE/score.py" --labels "$OUT/$corpus/labels.json" --root "$OUT/$corpus/files" \
-    --title "$title" --details "$OUT/$corpus/details.md" --json "$OUT/$corpus/scores.json" "${specs[@]}"
+    --title "$title" --details "$OUT/$corpus/details.md" --json "$OUT/$corpus/scores.json" \
+    ${subset:+--subset "$subset"} "${specs[@]}"
 done
 echo "Details (every false positive and miss, values redacted): $OUT/own/details.md, $OUT/independent/details.md"

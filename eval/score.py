@@ -126,6 +126,7 @@ class Score:
                 else:
                     self.neg_at.setdefault((l["path"], ln), l)
         self.labels = labels
+        self.findings = findings
         hit = set()
         fps = {}
         for path, start, end, rule in findings:
@@ -178,6 +179,7 @@ def main():
     ap.add_argument("--title", default=None)
     ap.add_argument("--details", default=None)
     ap.add_argument("--json", default=None, help="write the numbers as JSON here")
+    ap.add_argument("--subset", default=None, help="also score files under this path prefix alone")
     ap.add_argument("tools", nargs="+", help="TOOL=FORMAT:REPORT")
     a = ap.parse_args()
 
@@ -224,6 +226,18 @@ def main():
             cells += ["", f"FP {s.fp.get(prov, 0)}", ""]
         print(f"| {prov} (negatives only) | 0 | " + " | ".join(cells) + " |")
     print()
+    if a.subset:
+        sub_labels = [l for l in labels if l["path"].startswith(a.subset)]
+        n = sum(1 for l in sub_labels if l["label"] == "positive")
+        cells = []
+        for name, s, _ in tools:
+            findings = [f for f in s.findings if f[0].startswith(a.subset)]
+            p, r, f, *_ = Score(sub_labels, findings).prf()
+            cells += [fmt3(p), fmt3(r), fmt3(f)]
+        print(head)
+        print("|" + "---|" * (2 + 3 * len(tools)))
+        print(f"| **subset `{a.subset}`** (overall) | {n} | " + " | ".join(cells) + " |")
+        print()
     summary = []
     for name, s, err in tools:
         p, r, f, tp, fp, n = s.prf()
