@@ -783,7 +783,12 @@ fn yaml_files(g: &mut Gen) {
     d.pos("Sentry", "sentry-legacy-token", "yaml-nested-key", &format!("    auth_token: \"{v}\""));
     d.text("  upstash:");
     let v = g.x("%{upstash-v1:DB}");
-    d.pos("Upstash", "upstash-redis-rest-token", "yaml-nested-key", &format!("    rest_token: {v}"));
+    d.pos(
+        "Upstash",
+        "upstash-redis-rest-token",
+        "yaml-nested-key",
+        &format!("    rest_token: {v}"),
+    );
     d.text("  railway_ids:");
     let v = g.x("%{uuid4}");
     d.neg("Railway", "railway-project-id", "yaml-nested-key", &format!("    project_id: {v}"));
