@@ -8,7 +8,10 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::cli::{Cli, Command, ConfigCommand, FormatArg, OutputArgs, RulesCommand, ScanArgs};
+use crate::checks::{self, Skips};
+use crate::cli::{
+    CheckArgs, Cli, Command, ConfigCommand, FormatArg, OutputArgs, RulesCommand, ScanArgs,
+};
 use crate::exit::Outcome;
 use crate::install;
 use crate::layered::{self, Layered};
@@ -66,6 +69,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Scan(args) => run_scan(&cwd, &args),
         Command::Hook(out) => run_staged(&cwd, &OutputSettings::from(&out), false, true),
+        Command::Check(args) => run_check(&cwd, &args),
+        Command::Init { print } => run_init(&cwd, print),
         Command::Install => run_install(&cwd),
         Command::Uninstall { force } => run_uninstall(&cwd, force),
         Command::Rules(cmd) => run_rules(&cwd, cmd),
@@ -122,17 +127,28 @@ fn ancestor_dirs(root: &Path, base: &Path) -> Vec<String> {
     dirs
 }
 
-/// The staged scan, shared by `scan --staged` and `hook`.
+/// The staged scan, shared by `scan --staged` and `hook`; the hook then runs the checks
+/// when the scan is clean (`scan` never runs them).
 fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> Result<Outcome> {
     let started = Instant::now();
     let mut phases = Phases::start();
     let repo = crate::git::open(cwd)?;
+    if hook {
+        recover_tree(&repo)?;
+    }
     phases.mark("repo-open");
     let mut items = staged::items(&repo, all_lines, &mut phases)?;
+    let root = repo.workdir().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
     if items.is_empty() {
-        // NOTE: nothing staged means no config or rule parsing at all: the fast path. The
+        // NOTE: nothing staged means no rule parsing at all: the fast path. The hook reads
+        // the base and repo configs only to honour checks with `always_run = true` (a
+        // config that does not load has none: nothing is committed either way). The
         // human format says nothing; a machine format or a report file still gets an
         // (empty) report, so a CI step reading it never finds it missing.
+        let layers = hook.then(|| load_layers(out, &root, &[]).ok()).flatten();
+        if let Some(layers) = layers.filter(|l| checks::any_always_run(&l.effective().check)) {
+            return run_checks(&repo, &root, &layers, Vec::new(), true, Some("commit"));
+        }
         if out.format == Format::Human && out.output.is_none() {
             return Ok(Outcome::Clean);
         }
@@ -143,7 +159,6 @@ fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> 
         };
         return emit(&report, out, hook);
     }
-    let root = repo.workdir().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
     let nested = staged::nested_config_dirs(&repo)?;
     let layers = load_layers(out, &root, &nested)?;
     if layers.effective().scan.all_lines == Some(true) {
@@ -152,9 +167,97 @@ fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> 
     phases.mark("config");
     let reader = staged::GitReader::new(&repo);
     let report = scan_items(&items, &reader, &layers, out, "staged", started, &mut phases)?;
-    let outcome = emit(&report, out, hook);
+    let outcome = emit(&report, out, hook)?;
     phases.mark("output");
+    if !hook || outcome != Outcome::Clean {
+        return Ok(outcome);
+    }
+    let paths = checks::paths_from_bytes(items.iter().map(|i| i.path.as_slice()));
+    let outcome = run_checks(&repo, &root, &layers, paths, true, Some("commit"));
+    phases.mark("checks");
     outcome
+}
+
+/// Puts back what an interrupted run set aside (see `worktree_guard`).
+fn recover_tree(repo: &git2::Repository) -> Result<()> {
+    let Some(r) = crate::worktree_guard::recover(repo)? else {
+        return Ok(());
+    };
+    eprintln!(
+        "warden: an earlier warden run was interrupted while checks ran; restored {} unstaged change(s) it had set aside",
+        r.restored
+    );
+    for (path, kept) in &r.kept {
+        eprintln!(
+            "warden: {} had changed since; that version is kept at {}",
+            path.display(),
+            kept.display()
+        );
+    }
+    Ok(())
+}
+
+/// Runs the configured checks on `paths`; `isolate` hides unstaged changes meanwhile.
+fn run_checks(
+    repo: &git2::Repository,
+    root: &Path,
+    layers: &Layered,
+    paths: Vec<PathBuf>,
+    isolate: bool,
+    blocking: Option<&str>,
+) -> Result<Outcome> {
+    let list = checks::plan::from_layers(layers)?;
+    if list.is_empty() {
+        return Ok(Outcome::Clean);
+    }
+    let req = checks::Request {
+        repo,
+        root: root.to_path_buf(),
+        paths,
+        isolate,
+        settings: layers.effective().checks,
+        skips: Skips::from_env(),
+    };
+    let report = checks::run(&list, &req)?;
+    checks::report::write(&report, blocking, &mut io::stderr().lock())?;
+    let errored = report.results.iter().any(|r| matches!(r.status, checks::Status::Error(_)));
+    Ok(if report.interrupted || errored {
+        Outcome::Error
+    } else if report.failed() {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
+}
+
+/// `warden check`: the checks alone, on the staged files (isolated), all files or a range.
+fn run_check(cwd: &Path, args: &CheckArgs) -> Result<Outcome> {
+    let repo = crate::git::open(cwd)?;
+    recover_tree(&repo)?;
+    let root =
+        repo.workdir().ok_or_else(|| anyhow!("warden check needs a working tree"))?.to_path_buf();
+    let nested = staged::nested_config_dirs(&repo)?;
+    let layers = Layered::load(&root, args.config.as_deref(), &nested)?;
+    let (paths, isolate) = match (&args.from_ref, &args.to_ref) {
+        (Some(a), Some(b)) => (checks::paths::changed_between(&repo, a, b)?, false),
+        _ if args.all_files => (checks::paths::tracked(&repo)?, false),
+        _ => {
+            let items = staged::items(&repo, false, &mut Phases::start())?;
+            let paths = checks::paths_from_bytes(items.iter().map(|i| i.path.as_slice()));
+            (paths, true)
+        }
+    };
+    run_checks(&repo, &root, &layers, paths, isolate, None)
+}
+
+/// `warden init`: proposes checks and writes (or appends to) warden.toml.
+fn run_init(cwd: &Path, print: bool) -> Result<Outcome> {
+    let root = crate::git::open(cwd)
+        .ok()
+        .and_then(|r| r.workdir().map(Path::to_path_buf))
+        .unwrap_or_else(|| cwd.to_path_buf());
+    checks::init::run(&root, print, &mut io::stdout().lock())?;
+    Ok(Outcome::Clean)
 }
 
 fn load_layers(out: &OutputSettings, root: &Path, nested: &[String]) -> Result<Layered> {

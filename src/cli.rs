@@ -7,6 +7,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const AFTER_HELP: &str =
     "Exit codes: 0 clean, 1 secrets found or a check failed, 2 error or incomplete scan.\n\
+Skip checks once: SKIP=lint,typecheck git commit (the named [[check]]s), or\n\
+WARDEN_SKIP=1 git commit (every check; the secret scan still runs).\n\
 Bypass the hook once (not recommended): git commit --no-verify";
 
 /// warden: a git pre-commit secret and quality guard.
@@ -23,8 +25,19 @@ pub struct Cli {
 pub enum Command {
     /// Scan for secrets: a directory or file (default .), or the staged change with --staged.
     Scan(ScanArgs),
-    /// What the pre-commit hook runs: scan the staged change and block on findings.
+    /// What the pre-commit hook runs: scan the staged change and block on findings, then run
+    /// the configured checks on exactly the staged content and block when one fails.
     Hook(OutputArgs),
+    /// Run the configured checks alone (no secret scan): on the staged files by default, with
+    /// unstaged changes hidden as the hook does; or on all files, or on a range (CI).
+    Check(CheckArgs),
+    /// Write a starter warden.toml with checks chosen from what the repository holds
+    /// (package.json, tsconfig, eslint/biome/prettier, Cargo.toml, pyproject.toml, go.mod).
+    Init {
+        /// Only print the proposed checks; write nothing.
+        #[arg(long)]
+        print: bool,
+    },
     /// Install the pre-commit hook (respects core.hooksPath; chains an existing hook).
     Install,
     /// Remove warden's pre-commit hook, restoring a chained one.
@@ -60,6 +73,23 @@ pub struct ScanArgs {
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// `warden check` options.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Run on every tracked file, as the working tree holds it, instead of the staged files.
+    #[arg(long, conflicts_with_all = ["from_ref", "to_ref"])]
+    pub all_files: bool,
+    /// Run on the files changed from this commit to --to-ref, as the working tree holds them.
+    #[arg(long, value_name = "REF", requires = "to_ref")]
+    pub from_ref: Option<String>,
+    /// The end of the --from-ref range (e.g. HEAD).
+    #[arg(long, value_name = "REF", requires = "from_ref")]
+    pub to_ref: Option<String>,
+    /// Configuration file (default: warden.toml at the repository root).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Options shared by scanning commands.

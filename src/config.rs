@@ -17,12 +17,22 @@
 //! gitleaks = [".gitleaks.toml"]        # import a gitleaks/betterleaks config
 //!
 //! [[rule]]                             # custom rules, same schema as rules/*.toml
+//!
+//! [checks]                             # settings for every [[check]]
+//! parallel = true                      # or false, or a number of simultaneous commands
+//! fail_fast = false
+//!
+//! [[check]]                            # run by `warden hook` and `warden check`, never by scan
+//! name = "lint"                        # full reference: crate::checks::spec::CheckSpec
+//! run = "npx --no-install eslint --max-warnings=0"
+//! glob = ["*.ts", "*.tsx"]
 //! ```
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::checks::{CheckSpec, ChecksSettings};
 use crate::error::{line_col, line_of, one_line, ConfigError, RuleError};
 use crate::rules::Rule;
 
@@ -51,9 +61,13 @@ pub struct Config {
     /// Custom rules.
     #[serde(default)]
     pub rule: Vec<Rule>,
-    /// Pre-commit checks (typecheck, lint); run by `warden hook`, never by `warden scan`.
+    /// Settings for all checks (`[checks]`: parallel, fail_fast).
     #[serde(default)]
-    pub check: Vec<toml::Table>,
+    pub checks: ChecksSettings,
+    /// Pre-commit checks (typecheck, lint, format); run by `warden hook` and `warden check`,
+    /// never by `warden scan`.
+    #[serde(default)]
+    pub check: Vec<CheckSpec>,
     /// Where this config came from (not a TOML key).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -180,6 +194,7 @@ impl Config {
             self.rule.retain(|r| r.id != rule.id);
             self.rule.push(rule);
         }
+        self.checks.merge(later.checks);
         self.check.extend(later.check);
         self.source = later.source.or(self.source.take());
         self.text = later.text;
@@ -193,6 +208,13 @@ impl Config {
     /// The line where `needle` first appears in the config text (0 when unknown).
     pub fn line_of(&self, needle: &str) -> usize {
         line_of(&self.text, needle)
+    }
+
+    /// The checks, validated (errors name file:line).
+    pub fn compiled_checks(&self) -> Result<Vec<crate::checks::Check>, ConfigError> {
+        let file = self.file_name();
+        let src = crate::checks::plan::Source { file: &file, text: &self.text };
+        crate::checks::plan::compile(&self.check, &src)
     }
 
     /// The effective blob size cap.
@@ -211,6 +233,17 @@ mod tests {
             Config::parse("warden.toml", "[scan]\nmax_file_size = 3\nbogus = 1\n").unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("warden.toml:3:"), "{msg}");
+    }
+
+    #[test]
+    fn check_errors_name_line() {
+        let text = "[[check]]\nname = \"lint\"\nrun = \"x\"\nfiles = \"some\"\n";
+        let msg = Config::parse("warden.toml", text).unwrap_err().to_string();
+        assert!(msg.starts_with("warden.toml:4:"), "{msg}");
+        let text = "[[check]]\nname = \"a\"\nrun = \"x\"\n[[check]]\nname = \"b\"\nrun = \"x\"\nafter = [\"c\"]\n";
+        let cfg = Config::parse("warden.toml", text).unwrap();
+        let msg = cfg.compiled_checks().unwrap_err().to_string();
+        assert!(msg.starts_with("warden.toml:5:"), "{msg}");
     }
 
     #[test]

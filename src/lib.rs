@@ -2,10 +2,13 @@
 //!
 //! Data flows one way: `config` + builtin `rules` → `matcher`; a `source` (staged index or
 //! directory) → `scan` (parallel) → `finding`s filtered by `allow` → `report`. `app` wires
-//! the modes together; `cli` is only seen by `app` and `main`.
+//! the modes together; `cli` is only seen by `app` and `main`. After a clean staged scan,
+//! `checks` runs the configured commands on the staged paths while `worktree_guard` hides
+//! unstaged changes from them.
 
 pub mod allow;
 pub mod app;
+pub mod checks;
 pub mod cli;
 pub mod config;
 pub mod content;
@@ -26,3 +29,4 @@ pub mod scan;
 pub mod source;
 pub mod timing;
 pub mod validate;
+pub mod worktree_guard;

@@ -1,9 +1,12 @@
 //! The one integration-test binary: real git repositories in temp dirs, the real binary
 //! (`WARDEN_TEST_PROGRAM` to test another build).
 
+mod checks;
+mod checks_isolation;
 mod errors;
 mod hook;
 mod output;
 mod support;
+mod support_checks;
 mod suppress;
 mod trust;
