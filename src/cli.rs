@@ -38,6 +38,12 @@ pub enum Command {
         #[arg(long)]
         print: bool,
     },
+    /// The CI job: scan every commit of the pull request / merge request (range from GitHub
+    /// Actions or GitLab CI variables, or --range), annotate on GitHub, write SARIF.
+    Ci(CiArgs),
+    /// Write the fingerprints of the current findings (no secret values) to accept them;
+    /// `--baseline FILE` then reports only new ones.
+    Baseline(BaselineArgs),
     /// Install the pre-commit hook (respects core.hooksPath; chains an existing hook).
     Install,
     /// Remove warden's pre-commit hook, restoring a chained one.
@@ -70,6 +76,17 @@ pub struct ScanArgs {
     /// With --staged: report secrets on every line of staged files, not only added lines.
     #[arg(long)]
     pub all_lines: bool,
+    /// Scan every blob reachable from every branch, tag and remote ref, each once (PATH,
+    /// if given, is the repository).
+    #[arg(long, conflicts_with = "staged")]
+    pub history: bool,
+    /// With --history: only this branch, tag or commit and its ancestors.
+    #[arg(long, value_name = "REF", requires = "history")]
+    pub branch: Option<String>,
+    /// Scan every commit of BASE..HEAD (each commit's added lines, merges included; PATH,
+    /// if given, is the repository).
+    #[arg(long, value_name = "BASE..HEAD", conflicts_with_all = ["staged", "history"])]
+    pub range: Option<String>,
     /// Output options.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -110,6 +127,41 @@ pub struct OutputArgs {
     /// Also list every candidate that was not reported, and why.
     #[arg(long)]
     pub explain: bool,
+    /// Report only findings whose fingerprint is not in this baseline file (see `warden
+    /// baseline`; default: `[scan] baseline` of warden.toml).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+}
+
+/// `warden ci` options.
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    /// The range to scan, instead of reading it from CI variables.
+    #[arg(long, value_name = "BASE..HEAD")]
+    pub range: Option<String>,
+    /// Also write a SARIF 2.1.0 report to FILE (for code scanning upload).
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+    /// Output options.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// `warden baseline` options.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// Directory or file to scan (default .).
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+    /// Baseline the findings of the whole history instead of the directory.
+    #[arg(long, conflicts_with = "path")]
+    pub history: bool,
+    /// Write the baseline to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Configuration file (default: warden.toml at the repository or scan root).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Report formats.
@@ -123,6 +175,12 @@ pub enum FormatArg {
     Jsonl,
     /// GitHub Actions annotations.
     Github,
+    /// SARIF 2.1.0 (code scanning).
+    Sarif,
+    /// Replace-text file for BFG Repo-Cleaner: holds the secrets; needs --output.
+    Bfg,
+    /// Replace-text file for `git filter-repo --replace-text`: holds the secrets; needs --output.
+    FilterRepo,
 }
 
 /// `warden config …`

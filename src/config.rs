@@ -5,6 +5,7 @@
 //! [scan]
 //! max_file_size = 10485760   # bytes; larger blobs are skipped and counted
 //! all_lines = false          # staged scans: report only lines the change adds
+//! baseline = ".warden-baseline"  # accepted findings (see `warden baseline`)
 //!
 //! [allow]
 //! paths = ["docs/", "*.snap"]          # globs; a bare name matches at any depth
@@ -84,6 +85,9 @@ pub struct ScanConfig {
     pub max_file_size: Option<u64>,
     /// Report secrets on every line of a staged file, not only the added lines.
     pub all_lines: Option<bool>,
+    /// A baseline file (relative to this config file) whose fingerprints are not reported;
+    /// honoured by `hook`, `scan` and `ci` (see `warden baseline`).
+    pub baseline: Option<PathBuf>,
 }
 
 /// `[allow]`
@@ -183,6 +187,9 @@ impl Config {
     pub fn merge(&mut self, later: Config) {
         self.scan.max_file_size = later.scan.max_file_size.or(self.scan.max_file_size);
         self.scan.all_lines = later.scan.all_lines.or(self.scan.all_lines);
+        let dir = later.source.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
+        let baseline = later.scan.baseline.map(|b| dir.map_or(b.clone(), |d| d.join(&b)));
+        self.scan.baseline = baseline.or(self.scan.baseline.take());
         self.allow.paths.extend(later.allow.paths);
         self.allow.regexes.extend(later.allow.regexes);
         self.allow.fingerprints.extend(later.allow.fingerprints);

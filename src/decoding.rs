@@ -28,38 +28,75 @@ const MAX_B64: usize = 16 * 1024;
 /// At most this many derived texts per blob.
 const MAX_DERIVED: usize = 4096;
 
-/// Every derived text of `text`.
+/// Every derived text of `text`. Each layer finds its trigger bytes in one `memchr` pass
+/// over the whole blob, so text without triggers costs almost nothing.
 pub fn derive(text: &[u8]) -> Vec<Derived> {
     let mut out = Vec::new();
-    let mut start = 0;
-    while start < text.len() && out.len() < MAX_DERIVED {
-        let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |i| start + i);
-        let line = &text[start..end];
-        if line.len() <= MAX_LINE {
-            derive_line(line, start, &mut out);
-        }
-        start = end + 1;
-    }
+    escaped_lines(text, &mut out);
+    percent_lines(text, &mut out);
+    base64_values(text, &mut out);
     out.truncate(MAX_DERIVED);
     out
 }
 
-fn derive_line(line: &[u8], offset: usize, out: &mut Vec<Derived>) {
-    if memchr::memchr(b'\\', line).is_some() {
+/// Start and end (exclusive, before the newline) of the line holding `pos`.
+fn line_bounds(text: &[u8], pos: usize) -> (usize, usize) {
+    let start = memchr::memrchr(b'\n', &text[..pos]).map_or(0, |i| i + 1);
+    let end = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i);
+    (start, end)
+}
+
+/// Calls `f` once per line holding a `trigger` byte (lines over `MAX_LINE` are skipped).
+fn for_lines_with(
+    text: &[u8],
+    trigger: u8,
+    out: &mut Vec<Derived>,
+    f: impl Fn(&[u8], usize, &mut Vec<Derived>),
+) {
+    let mut next = 0;
+    for pos in memchr::memchr_iter(trigger, text) {
+        if pos < next {
+            continue;
+        }
+        let (start, end) = line_bounds(text, pos);
+        next = end + 1;
+        if end - start <= MAX_LINE {
+            f(&text[start..end], start, out);
+        }
+        if out.len() >= MAX_DERIVED {
+            return;
+        }
+    }
+}
+
+fn escaped_lines(text: &[u8], out: &mut Vec<Derived>) {
+    for_lines_with(text, b'\\', out, |line, start, out| {
         if let Some(text) = unescape(line) {
-            out.push(Derived { text, origin: offset, layer: "json-escape" });
+            out.push(Derived { text, origin: start, layer: "json-escape" });
         }
-    }
-    if memchr::memchr(b'%', line).is_some() && memchr::memmem::find(line, b"://").is_some() {
-        if let Some(text) = percent_decode(line) {
-            out.push(Derived { text, origin: offset, layer: "percent" });
+    });
+}
+
+fn percent_lines(text: &[u8], out: &mut Vec<Derived>) {
+    for_lines_with(text, b'%', out, |line, start, out| {
+        if memchr::memmem::find(line, b"://").is_some() {
+            if let Some(text) = percent_decode(line) {
+                out.push(Derived { text, origin: start, layer: "percent" });
+            }
         }
-    }
-    for pos in memchr::memchr2_iter(b':', b'=', line) {
-        if let Some((run_start, decoded)) = base64_value(line, pos + 1) {
-            let mut text = line[..run_start].to_vec();
-            text.extend_from_slice(&decoded);
-            out.push(Derived { text, origin: offset + run_start, layer: "base64" });
+    });
+}
+
+fn base64_values(text: &[u8], out: &mut Vec<Derived>) {
+    for pos in memchr::memchr2_iter(b':', b'=', text) {
+        if let Some((run_start, decoded)) = base64_value(text, pos + 1) {
+            let line_start = memchr::memrchr(b'\n', &text[..pos]).map_or(0, |i| i + 1);
+            let mut derived = text[line_start..run_start].to_vec();
+            derived.extend_from_slice(&decoded);
+            out.push(Derived { text: derived, origin: run_start, layer: "base64" });
+            if out.len() >= MAX_DERIVED {
+                return;
+            }
         }
     }
 }
@@ -71,40 +108,43 @@ fn unescape(line: &[u8]) -> Option<Vec<u8>> {
     let mut i = 0;
     let mut changed = false;
     while i < line.len() {
-        if line[i] != b'\\' || i + 1 == line.len() {
+        let used = if line[i] == b'\\' { escape_into(&line[i + 1..], &mut out) } else { 0 };
+        if used == 0 {
             out.push(line[i]);
             i += 1;
-            continue;
-        }
-        let (bytes, used) = escape_at(&line[i + 1..]);
-        changed |= used > 0;
-        if used == 0 {
-            out.push(b'\\');
-            i += 1;
         } else {
-            out.extend_from_slice(&bytes);
+            changed = true;
             i += 1 + used;
         }
     }
     changed.then_some(out)
 }
 
-/// Decodes one escape after a backslash: (bytes, escape length), or length 0 if unknown.
-fn escape_at(rest: &[u8]) -> (Vec<u8>, usize) {
-    match rest[0] {
-        b'n' => (vec![b'\n'], 1),
-        b'r' => (vec![b'\r'], 1),
-        b't' => (vec![b'\t'], 1),
-        b'"' | b'\'' | b'\\' | b'/' | b'`' => (vec![rest[0]], 1),
-        b'u' if rest.len() >= 5 => {
-            let hex =
-                std::str::from_utf8(&rest[1..5]).ok().and_then(|h| u32::from_str_radix(h, 16).ok());
-            match hex.and_then(char::from_u32) {
-                Some(c) => (c.to_string().into_bytes(), 5),
-                None => (Vec::new(), 0),
-            }
+/// Decodes one escape after a backslash into `out`; returns its length (0: not an escape).
+fn escape_into(rest: &[u8], out: &mut Vec<u8>) -> usize {
+    let Some(&c) = rest.first() else { return 0 };
+    let simple = match c {
+        b'n' => Some(b'\n'),
+        b'r' => Some(b'\r'),
+        b't' => Some(b'\t'),
+        b'"' | b'\'' | b'\\' | b'/' | b'`' => Some(c),
+        _ => None,
+    };
+    if let Some(b) = simple {
+        out.push(b);
+        return 1;
+    }
+    if c != b'u' || rest.len() < 5 {
+        return 0;
+    }
+    let hex = std::str::from_utf8(&rest[1..5]).ok().and_then(|h| u32::from_str_radix(h, 16).ok());
+    match hex.and_then(char::from_u32) {
+        Some(ch) => {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+            5
         }
-        _ => (Vec::new(), 0),
+        None => 0,
     }
 }
 
@@ -142,6 +182,13 @@ fn base64_value(line: &[u8], from: usize) -> Option<(usize, Vec<u8>)> {
     }
     if start < line.len() && matches!(line[start], b'"' | b'\'') {
         start += 1;
+    }
+    if start >= line.len() {
+        return None;
+    }
+    // NOTE: most ':' and '=' in code are followed by short tokens: reject before counting.
+    if !line.get(start + MIN_B64 - 1).is_some_and(|&b| is_b64(b)) || !is_b64(line[start]) {
+        return None;
     }
     let len = line[start..].iter().take_while(|&&b| is_b64(b)).count();
     let mut end = start + len;

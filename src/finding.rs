@@ -48,6 +48,39 @@ impl Finding {
     }
 }
 
+/// A secret's full value, for the remediation writer only: never serialized, never printed
+/// (its `Debug` shows the fingerprint alone).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret {
+    /// The finding's fingerprint.
+    pub fingerprint: String,
+    /// Rule id.
+    pub rule: String,
+    /// The raw bytes of the secret.
+    pub value: Vec<u8>,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({})", self.fingerprint)
+    }
+}
+
+/// Where a commit came from: shown for findings of history and range scans.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CommitInfo {
+    /// Full commit id.
+    pub id: String,
+    /// Author name.
+    pub author: String,
+    /// Author email.
+    pub email: String,
+    /// Author date, RFC 3339 in UTC.
+    pub date: String,
+    /// First line of the message.
+    pub summary: String,
+}
+
 /// A short, non-reversible hash of a secret (16 hex characters of SHA-256).
 pub fn secret_hash(secret: &[u8]) -> String {
     let mut h = Sha256::new();

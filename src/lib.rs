@@ -4,11 +4,14 @@
 //! directory) → `scan` (parallel) → `finding`s filtered by `allow` → `report`. `app` wires
 //! the modes together; `cli` is only seen by `app` and `main`. After a clean staged scan,
 //! `checks` runs the configured commands on the staged paths while `worktree_guard` hides
-//! unstaged changes from them.
+//! unstaged changes from them. History and range scans (`source::history`,
+//! `source::range`), `ci` detection and `baseline` files feed the same pipeline.
 
 pub mod allow;
 pub mod app;
+pub mod baseline;
 pub mod checks;
+pub mod ci;
 pub mod cli;
 pub mod config;
 pub mod content;
@@ -23,6 +26,7 @@ pub mod install;
 pub mod layered;
 pub mod matcher;
 pub mod policy;
+pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod scan;

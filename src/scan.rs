@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::allow::Allow;
 use crate::content::{self, Content};
 use crate::decoding;
-use crate::finding::{self, Finding};
+use crate::finding::{self, Finding, Secret};
 use crate::matcher::{Matcher, RawMatch, Scratch, Status};
 use crate::source::{BlobReader, Item, LineScope};
 use crate::timing::{self, Counter};
@@ -74,6 +74,16 @@ pub struct Explained {
     pub verdict: String,
 }
 
+/// Whether the scan keeps the full secret values of its findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Capture {
+    /// Findings only (every format but the remediation files).
+    #[default]
+    Discard,
+    /// Also the values, for the remediation writer (`bfg`, `filter-repo`) and nothing else.
+    Secrets,
+}
+
 /// What a scan produced.
 #[derive(Debug, Default)]
 pub struct ScanOutput {
@@ -83,6 +93,9 @@ pub struct ScanOutput {
     pub stats: ScanStats,
     /// Every non-reported candidate (only with `explain`).
     pub explained: Vec<Explained>,
+    /// Full secret values, one per fingerprint (only with [`Capture::Secrets`]; values
+    /// found in a decoded layer are not captured: they do not appear verbatim in the blob).
+    pub secrets: Vec<Secret>,
 }
 
 /// Scans `items` read through `reader`.
@@ -93,8 +106,20 @@ pub fn run(
     allow: &Allow,
     opts: &ScanOptions,
 ) -> ScanOutput {
-    let per_item =
-        |scratch: &mut Scratch, item: &Item| scan_item(item, reader, matcher, allow, opts, scratch);
+    run_capturing(items, reader, matcher, allow, opts, Capture::Discard)
+}
+
+/// [`run`], keeping the secret values when `capture` asks for them.
+pub fn run_capturing(
+    items: &[Item],
+    reader: &dyn BlobReader,
+    matcher: &Matcher,
+    allow: &Allow,
+    opts: &ScanOptions,
+    capture: Capture,
+) -> ScanOutput {
+    let env = Env { reader, matcher, allow, opts, capture };
+    let per_item = |scratch: &mut Scratch, item: &Item| scan_item(item, &env, scratch);
     let parts: Vec<ScanOutput> = if items.len() < PARALLEL_MIN_ITEMS {
         let mut scratch = Scratch::default();
         items.iter().map(|i| per_item(&mut scratch, i)).collect()
@@ -102,25 +127,39 @@ pub fn run(
         items.par_iter().map_init(Scratch::default, per_item).collect()
     };
     let mut out = ScanOutput::default();
-    for p in parts {
-        out.findings.extend(p.findings);
-        out.explained.extend(p.explained);
-        out.stats.merge(p.stats);
-    }
-    out.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    out.explained.sort_by(|a, b| (&a.path, a.line, &a.rule).cmp(&(&b.path, b.line, &b.rule)));
-    out.stats.errors.sort();
+    out.absorb(parts);
     out
 }
 
-fn scan_item(
-    item: &Item,
-    reader: &dyn BlobReader,
-    matcher: &Matcher,
-    allow: &Allow,
-    opts: &ScanOptions,
-    scratch: &mut Scratch,
-) -> ScanOutput {
+impl ScanOutput {
+    /// Adds the results of other parts (batches, threads) and restores the deterministic
+    /// order: findings by path, line, column and rule; one secret per fingerprint.
+    pub fn absorb(&mut self, parts: impl IntoIterator<Item = ScanOutput>) {
+        for p in parts {
+            self.findings.extend(p.findings);
+            self.explained.extend(p.explained);
+            self.secrets.extend(p.secrets);
+            self.stats.merge(p.stats);
+        }
+        self.secrets.sort_by(|a, b| a.fingerprint.cmp(&b.fingerprint));
+        self.secrets.dedup_by(|a, b| a.fingerprint == b.fingerprint);
+        self.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.explained.sort_by(|a, b| (&a.path, a.line, &a.rule).cmp(&(&b.path, b.line, &b.rule)));
+        self.stats.errors.sort();
+    }
+}
+
+/// What every item's scan shares.
+struct Env<'a> {
+    reader: &'a dyn BlobReader,
+    matcher: &'a Matcher,
+    allow: &'a Allow,
+    opts: &'a ScanOptions,
+    capture: Capture,
+}
+
+fn scan_item(item: &Item, env: &Env<'_>, scratch: &mut Scratch) -> ScanOutput {
+    let Env { reader, matcher, allow, opts, capture } = *env;
     let mut out = ScanOutput::default();
     let path = item.display_path();
     if allow.path_excluded(&path) {
@@ -154,7 +193,8 @@ fn scan_item(
     };
     out.stats.blobs += 1;
     out.stats.bytes += bytes.len() as u64;
-    let mut ctx = ItemContext { item, path: &path, text: &text, matcher, allow, opts, added: None };
+    let mut ctx =
+        ItemContext { item, path: &path, text: &text, matcher, allow, opts, capture, added: None };
     let primary = Layer { text: &text, origin: None, name: "" };
     ctx.scan_layer(&primary, reader, scratch, &mut out);
     for d in decoding::derive(&text) {
@@ -163,6 +203,15 @@ fn scan_item(
     }
     dedupe(&mut out.findings);
     out
+}
+
+/// The value of a finding, for the remediation writer only.
+fn secret(layer: &Layer<'_>, m: &RawMatch, f: &Finding) -> Secret {
+    Secret {
+        fingerprint: f.fingerprint.clone(),
+        rule: f.rule.clone(),
+        value: layer.text[m.secret.clone()].to_vec(),
+    }
 }
 
 /// Drops repeated findings of one secret on one line (a decoding layer re-finding it).
@@ -192,6 +241,7 @@ struct ItemContext<'a> {
     matcher: &'a Matcher,
     allow: &'a Allow,
     opts: &'a ScanOptions,
+    capture: Capture,
     /// Added line numbers, loaded on the first reported match of a modified file.
     added: Option<Option<Vec<u32>>>,
 }
@@ -217,7 +267,12 @@ impl ItemContext<'_> {
         }
         for m in &raw {
             match self.decide(layer, m) {
-                Ok(f) => out.findings.push(f),
+                Ok(f) => {
+                    if self.capture == Capture::Secrets && layer.origin.is_none() {
+                        out.secrets.push(secret(layer, m, &f));
+                    }
+                    out.findings.push(f)
+                }
                 Err(Some(why)) => {
                     if m.status == Status::Reported {
                         out.stats.suppressed += 1;

@@ -5,6 +5,7 @@ use std::io::{self, Write};
 
 use super::{sanitize, Report, Style};
 use crate::rules::Severity;
+use crate::source::history::Depth;
 
 struct Paint(bool);
 
@@ -47,6 +48,11 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
         }
         writeln!(out, "    rotate:      {}", f.rotate)?;
         writeln!(out, "    fingerprint: {}", f.fingerprint)?;
+        if let Some(c) = f.commit.as_deref().and_then(|c| report.commit(c)) {
+            let who = sanitize(&format!("{} <{}>", c.author, c.email));
+            writeln!(out, "    introduced:  {} by {who} on {}", &c.id[..12], c.date)?;
+            writeln!(out, "                 {}", sanitize(&c.summary))?;
+        }
     }
     for e in &report.explained {
         writeln!(
@@ -77,6 +83,12 @@ pub fn summary(r: &Report) -> String {
         _ => format!("{n} secrets found"),
     };
     let mut parts = vec![format!("{} blobs ({}) scanned", s.blobs, human_bytes(s.bytes))];
+    if let Some(h) = &r.history {
+        parts.push(format!("{} commits", h.commits));
+        if h.depth == Depth::Shallow {
+            parts.push("history partial (shallow clone)".to_string());
+        }
+    }
     let skipped: Vec<String> = [
         (s.skipped_binary, "binary"),
         (s.skipped_large, "over the size limit"),

@@ -4,14 +4,17 @@
 mod github;
 mod human;
 mod json;
+pub mod remediation;
 pub mod rules;
+mod sarif;
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::finding::Finding;
+use crate::finding::{CommitInfo, Finding};
 use crate::scan::{Explained, ScanStats};
+use crate::source::history::Depth;
 
 /// The version of the JSON report schema; bump on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -27,6 +30,11 @@ pub enum Format {
     Jsonl,
     /// GitHub Actions workflow commands (`::error file=…`).
     Github,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// A remediation file (BFG or filter-repo replace-text): the only output holding
+    /// secrets, written by [`remediation`] alone, never by [`write`].
+    Remediation(remediation::Tool),
 }
 
 /// Everything a run has to say.
@@ -44,6 +52,28 @@ pub struct Report {
     /// Wall time of the scan in milliseconds.
     #[serde(skip)]
     pub elapsed_ms: u128,
+    /// The commits that introduced the findings (history and range scans).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub commits: Vec<CommitInfo>,
+    /// What a history or range scan covered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryInfo>,
+}
+
+/// The coverage of a history or range scan.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HistoryInfo {
+    /// Commits walked.
+    pub commits: usize,
+    /// `complete`, or `shallow` when a shallow clone hides older history.
+    pub depth: Depth,
+}
+
+impl Report {
+    /// The commit record of a finding, when it has one.
+    pub fn commit(&self, id: &str) -> Option<&CommitInfo> {
+        self.commits.iter().find(|c| c.id == id)
+    }
 }
 
 /// Presentation switches.
@@ -60,6 +90,10 @@ pub fn write(report: &Report, format: Format, style: Style, out: &mut dyn Write)
         Format::Json => json::write(report, out),
         Format::Jsonl => json::write_lines(report, out),
         Format::Github => github::write(report, out),
+        Format::Sarif => sarif::write(report, out),
+        Format::Remediation(_) => Err(io::Error::other(
+            "remediation files hold secrets and are written by report::remediation only",
+        )),
     }
 }
 

@@ -1,8 +1,14 @@
 //! Where blobs come from. A source produces [`Item`]s (a path, a blob reference and which
 //! lines count) and a [`BlobReader`] that loads them; scanning never knows which source
-//! it is reading. Sources: the staged index ([`staged`]) and a directory tree ([`dir`]).
+//! it is reading. Sources: the staged index ([`staged`]), a directory tree ([`dir`]), the
+//! whole history ([`history`], read in [`packorder`]) and a commit range ([`range`]);
+//! [`provenance`] describes the commits behind findings.
 
 pub mod dir;
+pub mod history;
+pub mod packorder;
+pub mod provenance;
+pub mod range;
 pub mod staged;
 
 use std::path::PathBuf;

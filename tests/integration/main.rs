@@ -4,9 +4,11 @@
 mod checks;
 mod checks_isolation;
 mod errors;
+mod history;
 mod hook;
 mod output;
 mod support;
 mod support_checks;
+mod support_history;
 mod suppress;
 mod trust;
