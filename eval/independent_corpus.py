@@ -446,6 +446,82 @@ def holdout(tk, files):
     files.append(f)
 
 
+def holdout2(tk, files):
+    """A second held-out batch (holdout2/), written after every rule fix of this branch and
+    scored before any fix: Kubernetes env name/value pairs, subscript assignments, Go
+    struct literals, HOCON, Elixir, Terraform variable defaults, spaced .env assignments,
+    one-line JSON sections."""
+    r = tk.r
+    db = r.randint(2000, 65000)
+    f = File("holdout2/k8s/deployment.yaml")
+    f.t("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n    spec:\n      containers:\n        - name: api\n          image: acme/api:2.3.1\n          env:")
+    f.t("            - name: RAILWAY_TOKEN")
+    f.p("Railway", "railway-token", "k8s-env-name-value", f"              value: \"{tk.uuid()}\"")
+    f.t("            - name: UPSTASH_REDIS_REST_TOKEN")
+    f.p("Upstash", "upstash-redis-rest-token", "k8s-env-name-value", f"              value: {tk.upstash_v1(db)}")
+    f.t("            - name: SENTRY_AUTH_TOKEN")
+    f.p("Sentry", "sentry-org-token", "k8s-env-name-value", f"              value: {tk.sentry_org()}")
+    f.t("            - name: ENCRYPTION_KEY")
+    f.p(ENC, "generic-encryption-key", "k8s-env-name-value", f"              value: \"{tk.b64key(32)}\"")
+    f.t("            - name: RAILWAY_PROJECT_ID")
+    f.n("Railway", "railway-project-id", "k8s-env-name-value", f"              value: \"{tk.uuid()}\"")
+    f.t("            - name: SUPABASE_SERVICE_ROLE_KEY\n              valueFrom:")
+    f.n("Supabase", "secret-reference", "k8s-env-valuefrom", "                secretKeyRef: { name: supabase, key: service_role }")
+    files.append(f)
+
+    f = File("holdout2/scripts/bootstrap.py")
+    f.t("import os")
+    f.p("Railway", "railway-token", "python-environ-subscript", f"os.environ[\"RAILWAY_TOKEN\"] = \"{tk.uuid()}\"")
+    f.p("Vercel", "vercel-legacy-token", "python-environ-subscript", f"os.environ['VERCEL_TOKEN'] = '{tk.vercel_legacy()}'")
+    f.p("Upstash", "upstash-qstash-signing-key", "python-environ-setdefault", f"os.environ.setdefault(\"QSTASH_CURRENT_SIGNING_KEY\", \"{tk.qstash_sig()}\")")
+    f.n("Railway", "env-reference", "python-environ-subscript", "token = os.environ[\"RAILWAY_TOKEN\"]")
+    files.append(f)
+
+    f = File("holdout2/config/boot.rb")
+    f.p("Supabase", "supabase-jwt-secret", "ruby-env-subscript", f"ENV[\"SUPABASE_JWT_SECRET\"] ||= \"{tk.s(ALNUM, 40)}\"")
+    f.p("Sentry", "sentry-legacy-token", "ruby-env-subscript", f"ENV['SENTRY_AUTH_TOKEN'] = '{tk.hex(64)}'")
+    files.append(f)
+
+    f = File("holdout2/internal/config/defaults.go")
+    f.t("package config\n\nvar Defaults = Config{")
+    f.p("Railway", "railway-token", "go-struct-literal", f"\tRailwayToken: \"{tk.uuid()}\",")
+    f.p("Upstash", "upstash-management-api-key", "go-struct-literal", f"\tUpstashAPIKey: \"{tk.uuid()}\",")
+    f.p("Vercel", "vercel-legacy-token", "go-struct-literal", f"\tVercelToken:  \"{tk.vercel_legacy()}\",")
+    f.n("Railway", "railway-service-id", "go-struct-literal", f"\tRailwayServiceID: \"{tk.uuid()}\",")
+    f.t("}")
+    files.append(f)
+
+    f = File("holdout2/conf/application.conf")
+    f.p("Railway", "railway-token", "hocon-inline-section", f"railway {{ token = \"{tk.uuid()}\" }}")
+    f.p("Sentry", "sentry-legacy-token", "hocon-dotted", f"sentry.auth-token = \"{tk.hex(64)}\"")
+    files.append(f)
+
+    f = File("holdout2/config/runtime.exs")
+    f.t("import Config")
+    f.p("Upstash", "upstash-redis-rest-token", "elixir-keyword", f"config :cache, upstash_token: \"{tk.upstash_v1(db)}\"")
+    f.p(ENC, "generic-encryption-key", "elixir-keyword", f"config :vault, cipher_key: \"{tk.b64key(32)}\"")
+    files.append(f)
+
+    f = File("holdout2/infra/variables.tf")
+    f.t("variable \"railway_token\" {\n  type      = string\n  sensitive = true")
+    f.p("Railway", "railway-token", "terraform-variable-default", f"  default   = \"{tk.uuid()}\"")
+    f.t("}\n\nvariable \"railway_project_id\" {")
+    f.n("Railway", "railway-project-id", "terraform-variable-default", f"  default = \"{tk.uuid()}\"")
+    f.t("}")
+    files.append(f)
+
+    f = File("holdout2/.env.staging")
+    f.p("Railway", "railway-token", "env-spaced", f"RAILWAY_TOKEN = {tk.uuid()}")
+    f.p("Upstash", "upstash-redis-rest-token", "env-spaced", f"UPSTASH_REDIS_REST_TOKEN = \"{tk.upstash_v1(db)}\"")
+    f.p(ENC, "generic-encryption-key", "env-spaced", f"DB_ENCRYPTION_KEY = {tk.hexkey(32)}")
+    files.append(f)
+
+    f = File("holdout2/config/settings.min.json")
+    f.p("Railway", "railway-token", "json-one-line-section", json.dumps({"railway": {"token": tk.uuid()}, "port": 3000}, separators=(",", ":")))
+    f.p("Sentry", "sentry-legacy-token", "json-one-line-section", json.dumps({"sentry": {"authToken": tk.hex(64)}}, separators=(",", ":")))
+    files.append(f)
+
+
 def build(outdir, seed):
     r = random.Random(seed)
     tk = Tok(r)
@@ -727,6 +803,7 @@ def build(outdir, seed):
     files.append(f)
 
     holdout(tk, files)
+    holdout2(tk, files)
 
     # Write.
     root = os.path.join(outdir, "files")

@@ -179,7 +179,7 @@ def main():
     ap.add_argument("--title", default=None)
     ap.add_argument("--details", default=None)
     ap.add_argument("--json", default=None, help="write the numbers as JSON here")
-    ap.add_argument("--subset", default=None, help="also score files under this path prefix alone")
+    ap.add_argument("--subset", action="append", default=[], help="also score files under this path prefix alone (repeatable)")
     ap.add_argument("tools", nargs="+", help="TOOL=FORMAT:REPORT")
     a = ap.parse_args()
 
@@ -226,17 +226,17 @@ def main():
             cells += ["", f"FP {s.fp.get(prov, 0)}", ""]
         print(f"| {prov} (negatives only) | 0 | " + " | ".join(cells) + " |")
     print()
-    if a.subset:
-        sub_labels = [l for l in labels if l["path"].startswith(a.subset)]
+    for subset in a.subset:
+        sub_labels = [l for l in labels if l["path"].startswith(subset)]
         n = sum(1 for l in sub_labels if l["label"] == "positive")
         cells = []
         for name, s, _ in tools:
-            findings = [f for f in s.findings if f[0].startswith(a.subset)]
+            findings = [f for f in s.findings if f[0].startswith(subset)]
             p, r, f, *_ = Score(sub_labels, findings).prf()
             cells += [fmt3(p), fmt3(r), fmt3(f)]
         print(head)
         print("|" + "---|" * (2 + 3 * len(tools)))
-        print(f"| **subset `{a.subset}`** (overall) | {n} | " + " | ".join(cells) + " |")
+        print(f"| **subset `{subset}`** (overall) | {n} | " + " | ".join(cells) + " |")
         print()
     summary = []
     for name, s, err in tools:
