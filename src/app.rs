@@ -9,6 +9,7 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 
 mod history;
+mod scanner;
 
 use crate::checks::{self, Skips};
 use crate::cli::{
@@ -17,11 +18,9 @@ use crate::cli::{
 use crate::exit::Outcome;
 use crate::install;
 use crate::layered::{self, Layered};
-use crate::matcher::{Matcher, MatcherBuilder};
 use crate::policy::Policy;
 use crate::report::{self, Format, Report, Style};
 use crate::rules::{selftest, RuleSet};
-use crate::scan::{self, ScanOptions};
 use crate::source::{dir, staged, BlobReader, Item, LineScope};
 use crate::timing::Phases;
 
@@ -309,27 +308,13 @@ fn scan_items(
     started: Instant,
     phases: &mut Phases,
 ) -> Result<Report> {
-    let config = layers.effective();
-    let policy = Policy::from_layers(layers)?;
-    phases.mark("rules-load");
-    let matcher: Matcher = MatcherBuilder::new(&policy.rules).build();
-    phases.mark("matcher-build");
-    let allow = policy.allow;
-    let opts = ScanOptions {
-        max_file_size: out.max_file_size.unwrap_or_else(|| config.max_file_size()),
-        explain: out.explain,
-    };
-    let result = scan::run(items, reader, &matcher, &allow, &opts);
+    let scanner = scanner::Scanner::new(layers, out, phases)?;
+    let result = scanner.scan(items, reader);
     phases.mark("scan");
     phases.counters();
-    Ok(Report {
-        mode: mode.into(),
-        findings: result.findings,
-        stats: result.stats,
-        explained: result.explained,
-        elapsed_ms: started.elapsed().as_millis(),
-        ..Report::default()
-    })
+    let mut report = scanner.report(mode, result).report;
+    report.elapsed_ms = started.elapsed().as_millis();
+    Ok(report)
 }
 
 /// Writes the report and derives the outcome.

@@ -14,29 +14,22 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context, Result};
 use git2::{Oid, Repository};
 
+use super::scanner::{Scanned, Scanner};
 use super::{emit, load_layers, BaselineChoice, OutputSettings};
-use crate::allow::Allow;
 use crate::cli::{BaselineArgs, CiArgs};
 use crate::config::Config;
 use crate::error::ConfigError;
 use crate::exit::Outcome;
-use crate::finding::{Finding, Secret};
+use crate::finding::Finding;
 use crate::layered::{self, Layered};
-use crate::matcher::{Matcher, MatcherBuilder};
-use crate::policy::Policy;
 use crate::progress::{Counters, Progress};
 use crate::report::{self, remediation, Format, HistoryInfo, Report, Style};
-use crate::scan::{self, Capture, ScanOptions};
+use crate::scan;
 use crate::source::history::{self as walk, Depth, HistoryReader, RefSelection};
 use crate::source::packorder::PackOrder;
 use crate::source::{dir, provenance, range, staged, BlobReader, Item};
+use crate::timing::Phases;
 use crate::{baseline, ci, git};
-
-/// A scanned report plus the secret side channel (filled only for remediation formats).
-struct Scanned {
-    report: Report,
-    secrets: Vec<Secret>,
-}
 
 /// `warden scan --history [--branch REF]`.
 pub(super) fn run_history(
@@ -63,7 +56,7 @@ fn history_scan(cwd: &Path, out: &OutputSettings, refs: &RefSelection) -> Result
     git2::opts::strict_hash_verification(false);
     git2::opts::enable_caching(false);
     let layers = load_layers(out, &config_root(&repo, cwd), &nested_dirs(&repo))?;
-    let scanner = Scanner::new(&layers, out)?;
+    let scanner = Scanner::new(&layers, out, &mut Phases::start())?;
     let counters = Arc::new(Counters::default());
     let (result, summary) = {
         let _bar = Progress::start("history", Arc::clone(&counters));
@@ -271,50 +264,6 @@ pub(super) fn baseline_fingerprints(
     baseline::load(&path)
 }
 
-/// Matcher, allowlist and options built once from the config; scans item lists
-/// (capturing secret values only for a remediation format).
-struct Scanner<'o> {
-    matcher: Matcher,
-    allow: Allow,
-    opts: ScanOptions,
-    out: &'o OutputSettings,
-}
-
-impl<'o> Scanner<'o> {
-    fn new(layers: &Layered, out: &'o OutputSettings) -> Result<Self> {
-        let config = layers.effective();
-        let policy = Policy::from_layers(layers)?;
-        Ok(Scanner {
-            matcher: MatcherBuilder::new(&policy.rules).build(),
-            allow: policy.allow,
-            opts: ScanOptions {
-                max_file_size: out.max_file_size.unwrap_or_else(|| config.max_file_size()),
-                explain: out.explain,
-            },
-            out,
-        })
-    }
-
-    fn scan(&self, items: &[Item], reader: &dyn BlobReader) -> scan::ScanOutput {
-        let capture = match self.out.format {
-            Format::Remediation(_) => Capture::Secrets,
-            _ => Capture::Discard,
-        };
-        scan::run_capturing(items, reader, &self.matcher, &self.allow, &self.opts, capture)
-    }
-
-    fn report(&self, mode: &str, r: scan::ScanOutput) -> Scanned {
-        let report = Report {
-            mode: mode.into(),
-            findings: r.findings,
-            stats: r.stats,
-            explained: r.explained,
-            ..Report::default()
-        };
-        Scanned { report, secrets: r.secrets }
-    }
-}
-
 /// Builds a scanner and scans `items` once.
 fn scan_items(
     items: &[Item],
@@ -323,7 +272,7 @@ fn scan_items(
     out: &OutputSettings,
     mode: &str,
 ) -> Result<Scanned> {
-    let scanner = Scanner::new(layers, out)?;
+    let scanner = Scanner::new(layers, out, &mut Phases::start())?;
     Ok(scanner.report(mode, scanner.scan(items, reader)))
 }
 

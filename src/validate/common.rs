@@ -108,17 +108,7 @@ pub fn gitlab_routable(c: &Candidate<'_>) -> Verdict {
 /// An AWS access key ID: a 40-character secret-key-shaped value within five lines raises
 /// the finding to critical.
 pub fn aws_access_key_id(c: &Candidate<'_>) -> Verdict {
-    let h = c.haystack;
-    let mut lo = c.offset;
-    for _ in 0..6 {
-        lo = h[..lo].iter().rposition(|&b| b == b'\n').unwrap_or(0);
-    }
-    let mut hi = c.offset;
-    for _ in 0..6 {
-        hi =
-            h[hi..].iter().position(|&b| b == b'\n').map_or(h.len(), |i| (hi + i + 1).min(h.len()));
-    }
-    let near = &h[lo..hi];
+    let near = c.nearby_lines(5);
     let in_class = |b: u8| b.is_ascii_alphanumeric() || b == b'/' || b == b'+';
     let mut i = 0;
     while i < near.len() {

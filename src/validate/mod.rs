@@ -25,6 +25,22 @@ pub struct Candidate<'a> {
     pub offset: usize,
 }
 
+impl<'a> Candidate<'a> {
+    /// The text from `n` lines before the secret to `n` lines after it.
+    pub fn nearby_lines(&self, n: usize) -> &'a [u8] {
+        let h = self.haystack;
+        let mut lo = self.offset;
+        for _ in 0..=n {
+            lo = memchr::memrchr(b'\n', &h[..lo]).unwrap_or(0);
+        }
+        let mut hi = self.offset;
+        for _ in 0..=n {
+            hi = memchr::memchr(b'\n', &h[hi..]).map_or(h.len(), |i| (hi + i + 1).min(h.len()));
+        }
+        &h[lo..hi]
+    }
+}
+
 /// A validator's decision.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {

@@ -144,17 +144,7 @@ pub fn upstash_db_number(secret: &[u8]) -> Option<u64> {
 
 /// The numeric suffix of an `<name>-<N>.upstash.io` host within about five lines.
 fn nearby_upstash_db(c: &Candidate<'_>) -> Option<u64> {
-    let h = c.haystack;
-    let mut lo = c.offset;
-    for _ in 0..6 {
-        lo = h[..lo].iter().rposition(|&b| b == b'\n').unwrap_or(0);
-    }
-    let mut hi = c.offset;
-    for _ in 0..6 {
-        hi =
-            h[hi..].iter().position(|&b| b == b'\n').map_or(h.len(), |i| (hi + i + 1).min(h.len()));
-    }
-    let text = String::from_utf8_lossy(&h[lo..hi]);
+    let text = String::from_utf8_lossy(c.nearby_lines(5));
     let at = text.find(".upstash.io")?;
     let digits: String = text[..at].chars().rev().take_while(|ch| ch.is_ascii_digit()).collect();
     digits.chars().rev().collect::<String>().parse().ok()
