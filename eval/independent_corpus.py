@@ -522,6 +522,68 @@ def holdout2(tk, files):
     files.append(f)
 
 
+def holdout3(tk, files):
+    """A third held-out batch (holdout3/), written after every rule fix of this branch and
+    left unfixed: the generalisation estimate for the final rule set. CLI secret setters,
+    TOML/INI sections, key/value YAML lists, Apple plist, Android strings.xml, Cloud Run
+    flags, Python dict sections."""
+    r = tk.r
+    db = r.randint(2000, 65000)
+    f = File("holdout3/deploy.sh")
+    f.t("#!/usr/bin/env bash")
+    f.p("Railway", "railway-token", "helm-set-flag", f"helm upgrade api ./chart --set railway.token={tk.uuid()} --set image.tag=2.3.1")
+    f.p("Railway", "railway-token", "gh-secret-set-body", f"gh secret set RAILWAY_TOKEN --body \"{tk.uuid()}\"")
+    f.p("Upstash", "upstash-redis-rest-token", "heroku-config-set", f"heroku config:set UPSTASH_REDIS_REST_TOKEN={tk.upstash_v1(db)} -a acme-api")
+    f.p("Sentry", "sentry-legacy-token", "cloud-run-env-vars", f"gcloud run deploy api --set-env-vars=NODE_ENV=production,SENTRY_AUTH_TOKEN={tk.hex(64)}")
+    f.p("Vercel", "vercel-legacy-token", "fly-secrets-set", f"fly secrets set VERCEL_TOKEN={tk.vercel_legacy()} --app acme")
+    f.n("Railway", "railway-project-id", "helm-set-flag", f"helm upgrade api ./chart --set railway.projectId={tk.uuid()}")
+    files.append(f)
+
+    f = File("holdout3/config.toml")
+    f.t("[server]\nport = 8080\n\n[railway]")
+    f.p("Railway", "railway-token", "toml-section", f"token = \"{tk.uuid()}\"")
+    f.t("\n[sentry]\norg = \"acme\"")
+    f.p("Sentry", "sentry-legacy-token", "toml-section", f"auth_token = \"{tk.hex(64)}\"")
+    files.append(f)
+
+    f = File("holdout3/secrets.ini")
+    f.t("[upstash]")
+    f.p("Upstash", "upstash-redis-rest-token", "ini-section", f"rest_token = {tk.upstash_v1(db)}")
+    f.t("[encryption]")
+    f.p(ENC, "generic-encryption-key", "ini-section", f"key = {tk.b64key(32)}")
+    files.append(f)
+
+    f = File("holdout3/cloudbuild.yaml")
+    f.t("steps:\n  - name: gcr.io/cloud-builders/docker\n    env:")
+    f.t("      - key: RAILWAY_API_TOKEN")
+    f.p("Railway", "railway-token", "yaml-key-value-list", f"        value: {tk.uuid()}")
+    f.t("      - key: RAILWAY_ENVIRONMENT_ID")
+    f.n("Railway", "railway-environment-id", "yaml-key-value-list", f"        value: {tk.uuid()}")
+    files.append(f)
+
+    f = File("holdout3/ios/Info.plist")
+    f.t("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n<dict>\n  <key>SentryAuthToken</key>")
+    f.p("Sentry", "sentry-legacy-token", "plist-key-string", f"  <string>{tk.hex(64)}</string>")
+    f.t("  <key>OpenRouterKey</key>")
+    f.p("OpenRouter", "openrouter-api-key", "plist-key-string", f"  <string>{tk.openrouter()}</string>")
+    f.t("</dict>\n</plist>")
+    files.append(f)
+
+    f = File("holdout3/android/res/values/secrets.xml")
+    f.t("<resources>")
+    f.p("Sentry", "sentry-legacy-token", "android-string", f"    <string name=\"sentry_auth_token\">{tk.hex(64)}</string>")
+    f.p("Railway", "railway-token", "android-string", f"    <string name=\"railway_token\">{tk.uuid()}</string>")
+    f.p("Supabase", "supabase-service-role-jwt", "android-string", f"    <string name=\"supabase_key\">{tk.supabase_jwt('service_role')}</string>")
+    f.n("Supabase", "supabase-anon-jwt", "android-string", f"    <string name=\"supabase_anon_key\">{tk.supabase_jwt('anon')}</string>")
+    f.t("</resources>")
+    files.append(f)
+
+    f = File("holdout3/app/settings.py")
+    f.p("Railway", "railway-token", "python-dict-section", f"INTEGRATIONS = {{\"railway\": {{\"token\": \"{tk.uuid()}\"}}, \"debug\": False}}")
+    f.p("Upstash", "upstash-qstash-signing-key", "python-dict", f"QSTASH = {{\"current_signing_key\": \"{tk.qstash_sig()}\"}}  # qstash")
+    files.append(f)
+
+
 def build(outdir, seed):
     r = random.Random(seed)
     tk = Tok(r)
@@ -804,6 +866,7 @@ def build(outdir, seed):
 
     holdout(tk, files)
     holdout2(tk, files)
+    holdout3(tk, files)
 
     # Write.
     root = os.path.join(outdir, "files")

@@ -66,10 +66,10 @@ for corpus in own independent; do
   [[ -f $OUT/$corpus/labels.json ]] || continue
   mapfile -t specs < <(run_tools "$OUT/$corpus")
   title="warden's own corpus (examples/eval_corpus.rs)"
-  subset= subset2=
-  [[ $corpus == independent ]] && title="independent corpus (eval/independent_corpus.py)" && subset=holdout/ && subset2=holdout2/
+  subset= subset2= subset3=
+  [[ $corpus == independent ]] && title="independent corpus (eval/independent_corpus.py)" && subset=holdout/ && subset2=holdout2/ && subset3=holdout3/
   python3 "$HERE/score.py" --labels "$OUT/$corpus/labels.json" --root "$OUT/$corpus/files" \
     --title "$title" --details "$OUT/$corpus/details.md" --json "$OUT/$corpus/scores.json" \
-    ${subset:+--subset "$subset"} ${subset2:+--subset "$subset2"} "${specs[@]}"
+    ${subset:+--subset "$subset"} ${subset2:+--subset "$subset2"} ${subset3:+--subset "$subset3"} "${specs[@]}"
 done
 echo "Details (every false positive and miss, values redacted): $OUT/own/details.md, $OUT/independent/details.md"
