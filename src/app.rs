@@ -111,19 +111,23 @@ fn run_scan(cwd: &Path, args: &ScanArgs) -> Result<Outcome> {
     if args.staged {
         return run_staged(cwd, &out, args.all_lines, false);
     }
-    let given = cwd.join(args.path.clone().unwrap_or_else(|| PathBuf::from(".")));
-    let root = std::fs::canonicalize(&given).unwrap_or(given);
+    let report = directory_scan(cwd, args.path.as_deref(), &out)?;
+    emit(&report, &out, false)
+}
+
+/// Scans a directory or file with the enclosing repository's configuration layers.
+fn directory_scan(cwd: &Path, path: Option<&Path>, out: &OutputSettings) -> Result<Report> {
     let started = Instant::now();
+    let given = cwd.join(path.unwrap_or(Path::new(".")));
+    let root = std::fs::canonicalize(&given).unwrap_or(given);
     let config_root = scan_config_root(&root, cwd);
     let items = dir::items(&root, &config_root).map_err(|e| anyhow!(e))?;
     let paths: Vec<String> = items.iter().map(Item::display_path).collect();
     let mut nested = layered::nested_dirs(paths.iter().map(String::as_str));
     nested.extend(ancestor_dirs(&root, &config_root));
-    let layers = load_layers(&out, &config_root, &nested)?;
+    let layers = load_layers(out, &config_root, &nested)?;
     let mut phases = Phases::start();
-    let report =
-        scan_items(&items, &dir::FileReader, &layers, &out, "directory", started, &mut phases)?;
-    emit(&report, &out, false)
+    scan_items(&items, &dir::FileReader, &layers, out, "directory", started, &mut phases)
 }
 
 /// Where a directory scan looks for `warden.toml`: the enclosing repository's work tree,

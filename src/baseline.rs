@@ -14,7 +14,13 @@ pub const HEADER: &str = "# warden baseline v1: accepted findings, one fingerpri
 
 /// The baseline text for `findings`.
 pub fn render(findings: &[Finding]) -> String {
-    let set: BTreeSet<&str> = findings.iter().map(|f| f.fingerprint.as_str()).collect();
+    let entries: Vec<String> = findings.iter().map(|f| f.fingerprint.clone()).collect();
+    render_entries(&entries)
+}
+
+/// The baseline text for a list of entries (sorted, unique).
+pub fn render_entries(entries: &[String]) -> String {
+    let set: BTreeSet<&str> = entries.iter().map(String::as_str).collect();
     let mut out = format!("{HEADER}\n");
     for fp in set {
         out.push_str(fp);

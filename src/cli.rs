@@ -156,12 +156,16 @@ pub struct BaselineArgs {
     /// Baseline the findings of the whole history instead of the directory.
     #[arg(long, conflicts_with = "path")]
     pub history: bool,
-    /// Write the baseline to FILE instead of standard output.
+    /// Write the baseline to FILE instead of standard output (and mark it `merge=union` in
+    /// .gitattributes so branches adding entries merge cleanly).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Configuration file (default: warden.toml at the repository or scan root).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Drop the entries of the baseline FILE (-o) that no current finding has; add none.
+    #[arg(long, requires = "output")]
+    pub prune: bool,
 }
 
 /// Report formats.

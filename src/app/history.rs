@@ -21,13 +21,13 @@ use crate::config::Config;
 use crate::error::ConfigError;
 use crate::exit::Outcome;
 use crate::finding::Finding;
-use crate::layered::{self, Layered};
+use crate::layered::Layered;
 use crate::progress::{Counters, Progress};
 use crate::report::{self, remediation, Format, HistoryInfo, Report, Style};
 use crate::scan;
 use crate::source::history::{self as walk, Depth, HistoryReader, RefSelection};
 use crate::source::packorder::PackOrder;
-use crate::source::{dir, provenance, range, staged, BlobReader, Item};
+use crate::source::{provenance, range, staged, BlobReader, Item};
 use crate::timing::Phases;
 use crate::{baseline, ci, git};
 
@@ -62,15 +62,17 @@ fn history_scan(cwd: &Path, out: &OutputSettings, refs: &RefSelection) -> Result
         let _bar = Progress::start("history", Arc::clone(&counters));
         walk_and_scan(&repo, refs, &scanner, &counters)?
     };
-    if summary.depth == Depth::Shallow {
-        eprintln!(
-            "warden: warning: shallow clone: history before the cut-off is not scanned \
-             (run `git fetch --unshallow` for a complete scan)"
-        );
-    }
     let mut scanned = scanner.report("history", result);
     let report = &mut scanned.report;
     report.stats.errors.extend(summary.errors);
+    if summary.depth == Depth::Shallow {
+        // NOTE: fail closed: a shallow clone hides history, so "no leaks" cannot be said.
+        report.stats.errors.push(
+            "incomplete: shallow clone: history before the cut-off is not scanned \
+             (run `git fetch --unshallow` for a complete scan)"
+                .into(),
+        );
+    }
     report.history = Some(HistoryInfo { commits: summary.commits, depth: summary.depth });
     let commits = provenance::commits(&repo, &report.findings);
     let when: HashMap<&str, &str> =
@@ -228,22 +230,62 @@ pub(super) fn run_baseline(cwd: &Path, args: &BaselineArgs) -> Result<Outcome> {
     let report = if args.history {
         history_scan(cwd, &out, &RefSelection::All)?.report
     } else {
-        let given = cwd.join(args.path.clone().unwrap_or_else(|| PathBuf::from(".")));
-        let root = std::fs::canonicalize(&given).unwrap_or(given);
-        let config_root = super::scan_config_root(&root, cwd);
-        let items = dir::items(&root, &config_root).map_err(|e| anyhow!(e))?;
-        let paths: Vec<String> = items.iter().map(Item::display_path).collect();
-        let nested = layered::nested_dirs(paths.iter().map(String::as_str));
-        let layers = load_layers(&out, &config_root, &nested)?;
-        scan_items(&items, &dir::FileReader, &layers, &out, "directory")?.report
+        super::directory_scan(cwd, args.path.as_deref(), &out)?
     };
+    if args.prune {
+        return prune_baseline(args, &report);
+    }
     let text = baseline::render(&report.findings);
     match &args.output {
-        Some(path) => write_file(path, Access::Shared, |f| f.write_all(text.as_bytes()))?,
+        Some(path) => {
+            write_file(path, Access::Shared, |f| f.write_all(text.as_bytes()))?;
+            union_merge(cwd, path)?;
+        }
         None => io::stdout().lock().write_all(text.as_bytes())?,
     }
     eprintln!("warden: baseline of {} finding(s)", text.lines().count() - 1);
     Ok(if report.stats.errors.is_empty() { Outcome::Clean } else { Outcome::Error })
+}
+
+/// `warden baseline --prune -o FILE`: drops the entries of FILE that no current finding has,
+/// says which, and adds nothing.
+fn prune_baseline(args: &BaselineArgs, report: &Report) -> Result<Outcome> {
+    let Some(path) = &args.output else { bail!("--prune needs the baseline file: -o FILE") };
+    let entries = baseline::load(path)?;
+    let current: std::collections::HashSet<&str> =
+        report.findings.iter().map(|f| f.fingerprint.as_str()).collect();
+    let (kept, stale): (Vec<String>, Vec<String>) =
+        entries.into_iter().partition(|e| current.contains(e.as_str()));
+    write_file(path, Access::Shared, |f| f.write_all(baseline::render_entries(&kept).as_bytes()))?;
+    for e in &stale {
+        eprintln!("warden: stale baseline entry dropped: {e}");
+    }
+    eprintln!("warden: baseline keeps {} entr(ies), dropped {}", kept.len(), stale.len());
+    Ok(if report.stats.errors.is_empty() { Outcome::Clean } else { Outcome::Error })
+}
+
+/// Marks the baseline file `merge=union` in the repository's `.gitattributes`, so two
+/// branches that each add entries merge without a conflict.
+fn union_merge(cwd: &Path, baseline: &Path) -> Result<()> {
+    let Ok(repo) = git::open(cwd) else { return Ok(()) };
+    let Some(root) = repo.workdir() else { return Ok(()) };
+    let abs = std::fs::canonicalize(baseline).unwrap_or_else(|_| baseline.to_path_buf());
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let Ok(rel) = abs.strip_prefix(&root) else { return Ok(()) };
+    let line = format!("/{} merge=union", rel.to_string_lossy().replace('\\', "/"));
+    let attrs = root.join(".gitattributes");
+    let text = std::fs::read_to_string(&attrs).unwrap_or_default();
+    if text.lines().any(|l| l.trim() == line) {
+        return Ok(());
+    }
+    let sep = if text.is_empty() || text.ends_with('\n') { "" } else { "\n" };
+    std::fs::write(&attrs, format!("{text}{sep}{line}\n"))
+        .with_context(|| format!("updating {}", attrs.display()))?;
+    eprintln!(
+        "warden: {} now says `{line}` so branches adding entries merge cleanly",
+        attrs.display()
+    );
+    Ok(())
 }
 
 /// The fingerprints of the chosen baseline (none when there is none).

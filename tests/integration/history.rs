@@ -104,12 +104,16 @@ fn shallow_clone_says_history_is_partial() {
     let v = json(&out);
     assert_eq!(v["history"]["depth"], "shallow", "{}", show(&out));
     assert_eq!(v["history"]["commits"], 1);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("shallow clone"), "{}", show(&out));
+    // fail closed: a partial history is an incomplete scan, never "no leaks"
+    assert_eq!(code(&out), 2, "{}", show(&out));
+    let errors = v["stats"]["errors"].to_string();
+    assert!(errors.contains("shallow clone"), "{}", show(&out));
     // depth 2 reaches the leaking commit
     sb.git(sb.path(), &["clone", "-q", "--depth", "2", &repo.url(), "shallow2"]);
     let out =
         warden_in(&sb, &sb.path().join("shallow2"), &["scan", "--history", "-f", "json"], &[]);
     assert_eq!(findings(&json(&out)).len(), 1, "{}", show(&out));
+    assert_eq!(code(&out), 2, "{}", show(&out));
 }
 
 #[test]

@@ -256,3 +256,36 @@ fn secrets_one_encoding_deep_are_found_at_their_line() {
     let all = text(&o);
     assert!(!all.contains(&token) && !all.contains(&railway));
 }
+
+#[test]
+fn baselines_from_two_branches_merge_cleanly_and_prune_drops_stale_entries() {
+    let r = Repo::new();
+    let token = |seed| fake("OPENROUTER_API_KEY=sk-or-v1-%{hex:64}\n", seed);
+    let baseline = |r: &Repo| {
+        let o = r.warden(&["baseline", "-o", "warden.baseline"]);
+        assert!(o.status.success(), "{}", text(&o));
+    };
+    r.write("a.env", &token(1));
+    baseline(&r);
+    assert!(std::fs::read_to_string(r.root.join(".gitattributes"))
+        .unwrap()
+        .contains("merge=union"));
+    r.commit_all("base");
+    r.git(&["checkout", "-q", "-b", "feature"]);
+    r.write("b.env", &token(2));
+    baseline(&r);
+    r.commit_all("feature secret accepted");
+    r.git(&["checkout", "-q", "main"]);
+    r.write("c.env", &token(3));
+    baseline(&r);
+    r.commit_all("main secret accepted");
+    r.git(&["merge", "-q", "--no-edit", "feature"]);
+    let o = r.warden(&["scan", "--baseline", "warden.baseline"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    std::fs::remove_file(r.root.join("a.env")).unwrap();
+    let o = r.warden(&["baseline", "--prune", "-o", "warden.baseline"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("dropped 1"), "{}", text(&o));
+    let left = std::fs::read_to_string(r.root.join("warden.baseline")).unwrap();
+    assert_eq!(left.lines().filter(|l| !l.starts_with('#')).count(), 2, "{left}");
+}
