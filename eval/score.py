@@ -226,6 +226,9 @@ def main():
             cells += ["", f"FP {s.fp.get(prov, 0)}", ""]
         print(f"| {prov} (negatives only) | 0 | " + " | ".join(cells) + " |")
     print()
+    if a.subset:
+        print(head)
+        print("|" + "---|" * (2 + 3 * len(tools)))
     for subset in a.subset:
         sub_labels = [l for l in labels if l["path"].startswith(subset)]
         n = sum(1 for l in sub_labels if l["label"] == "positive")
@@ -234,9 +237,8 @@ def main():
             findings = [f for f in s.findings if f[0].startswith(subset)]
             p, r, f, *_ = Score(sub_labels, findings).prf()
             cells += [fmt3(p), fmt3(r), fmt3(f)]
-        print(head)
-        print("|" + "---|" * (2 + 3 * len(tools)))
         print(f"| **subset `{subset}`** (overall) | {n} | " + " | ".join(cells) + " |")
+    if a.subset:
         print()
     summary = []
     for name, s, err in tools:
