@@ -33,6 +33,9 @@ const PLACEHOLDER_WORDS: &[&str] = &[
     "replaceme",
     "replace_me",
     "replace-me",
+    "replace_with",
+    "replace-with",
+    "replacewith",
     "example",
     "placeholder",
     "your_key",
@@ -98,17 +101,25 @@ fn is_reference(s: &str) -> bool {
         || (t.starts_with('[') && t.ends_with(']'))
 }
 
-/// All one character, a character repeated 8+ times, or a sequential run of 8+.
+/// All one character (separators aside), a character repeated 8+ times where the run is a
+/// quarter of the value or more (or 16+ times anywhere), or a sequential run of 8+.
+///
+/// A run of 8-15 in a long value is not a placeholder by itself: binary-header tokens
+/// encode zero bytes as `AAAA…` (an Upstash v2 token for a database number below 65536
+/// starts with ten `A`s in 62 characters).
 fn trivial_body(s: &[u8]) -> bool {
-    if s.len() >= 2 && s.iter().all(|&b| b == s[0]) {
-        return true;
+    let mut body = s.iter().filter(|b| !matches!(b, b'-' | b'_' | b'.' | b':'));
+    if let Some(&first) = body.next() {
+        if s.len() >= 2 && body.all(|&b| b == first) {
+            return true;
+        }
     }
     let (mut rep, mut seq) = (1, 1);
     for w in s.windows(2) {
         rep = if w[1] == w[0] { rep + 1 } else { 1 };
         seq =
             if w[1] == w[0].wrapping_add(1) && w[0].is_ascii_alphanumeric() { seq + 1 } else { 1 };
-        if rep >= 8 || seq >= 8 {
+        if (rep >= 8 && (rep * 4 >= s.len() || rep >= 16)) || seq >= 8 {
             return true;
         }
     }
@@ -119,8 +130,14 @@ const DENY_WORDS: &[&str] = &["ID", "URL", "URI", "SHA", "RELEASE", "ENDPOINT", 
 const DENY_PARTS: &[&str] = &["HASH", "CHECKSUM", "DIGEST", "PUBLIC", "PUBLISHABLE", "ANON"];
 
 /// Why a key name (the text a context rule matched before the value) is never a secret
-/// binding (`RAILWAY_PROJECT_ID`, `SENTRY_RELEASE`, `NEXT_PUBLIC_…`), if it is one.
+/// binding (`RAILWAY_PROJECT_ID`, `SENTRY_RELEASE`, `NEXT_PUBLIC_…`), if it is one. Only the
+/// value's own line counts: a multi-line (nested-section) match is judged by the child key,
+/// not by sibling keys between the section header and the value.
 pub fn denied_key(key: &[u8]) -> Option<String> {
+    let key = match key.iter().rposition(|&b| b == b'\n') {
+        Some(i) => &key[i + 1..],
+        None => key,
+    };
     let key = String::from_utf8_lossy(key);
     let upper = key.to_ascii_uppercase();
     if let Some(p) = DENY_PARTS.iter().find(|p| upper.contains(*p)) {
@@ -178,6 +195,7 @@ mod tests {
             "xxxxxxxx",
             "changeme",
             "sk-your-key-here",
+            "base64:REPLACE_WITH_php_artisan_key_generate",
             "process.env.KEY",
             "%API_KEY%",
             "pw_%{alnum:24}",
@@ -188,6 +206,13 @@ mod tests {
             assert!(placeholder_reason(p.as_bytes()).is_some(), "{p}");
         }
         assert!(placeholder_reason(b"Zk3q9PLm2Xc8Vn4R").is_none());
+        assert!(placeholder_reason(b"00000000-0000-0000-0000-000000000000").is_some());
+        assert!(placeholder_reason(b"AKIA00000000000000000000").is_some());
+        // An Upstash v2 token for a small database number: zero bytes, not a placeholder.
+        use crate::rules::template::{expand, Rng};
+        let v2 = expand("%{upstash-v2:2835}", &mut Rng::new(1)).unwrap();
+        assert!(v2.starts_with("gQAAAAAAAA"), "{v2}");
+        assert!(placeholder_reason(v2.as_bytes()).is_none());
     }
 
     #[test]
@@ -198,5 +223,7 @@ mod tests {
         assert!(denied_key(b"NEXT_PUBLIC_KEY=").is_some());
         assert!(denied_key(b"RAILWAY_TOKEN=").is_none());
         assert!(denied_key(b"RAILWAY_API_TOKEN: \"").is_none());
+        assert!(denied_key(b"railway:\n  projectId: x\n  token: ").is_none());
+        assert!(denied_key(b"railway:\n  projectId: ").is_some());
     }
 }
