@@ -71,6 +71,12 @@ fn for_lines_with(
 
 fn escaped_lines(text: &[u8], out: &mut Vec<Derived>) {
     for_lines_with(text, b'\\', out, |line, start, out| {
+        // NOTE: only escapes that hide structure matter: quotes around a value, slashes in a
+        // URL, \u sequences. A line whose only escapes are \n/\t (a format string; a PEM key
+        // in JSON, which the private-key rules read as it is) is not worth a second scan.
+        if !has_structural_escape(line) {
+            return;
+        }
         if let Some(text) = unescape(line) {
             out.push(Derived { text, origin: start, layer: "json-escape" });
         }
@@ -99,6 +105,11 @@ fn base64_values(text: &[u8], out: &mut Vec<Derived>) {
             }
         }
     }
+}
+
+fn has_structural_escape(line: &[u8]) -> bool {
+    memchr::memchr_iter(b'\\', line)
+        .any(|i| matches!(line.get(i + 1), Some(b'"' | b'\'' | b'/' | b'u' | b'`')))
 }
 
 /// JSON/JS string escapes undone (`\n`, `\"`, `\\`, `\/`, `\t`, `\uXXXX`); `None` when
@@ -249,9 +260,12 @@ mod tests {
 
     #[test]
     fn json_escapes_and_percent_encoding() {
-        let d = derive(br#"{"k": "-----BEGIN X-----\nAB\n-----END X-----\n"}"#);
+        let d = derive(br#"{"cmd": "export KEY=\"v1\" && curl https:\/\/h\n"}"#);
         assert_eq!(d[0].layer, "json-escape");
-        assert!(d[0].text.windows(3).any(|w| w == b"\nAB"));
+        assert!(d[0].text.windows(8).any(|w| w == b"KEY=\"v1\""));
+        assert!(d[0].text.windows(9).any(|w| w == b"https://h"));
+        // format strings and PEM-in-JSON lines (only \n escapes) are not re-scanned
+        assert!(derive(br#"println!("total: {}\n", n);"#).is_empty());
         let d = derive(b"url=https://u:p%40ss@host/x");
         assert_eq!(d[0].text, b"url=https://u:p@ss@host/x");
     }

@@ -70,6 +70,12 @@ pub struct Explained {
     pub redacted: String,
     /// Entropy of the value.
     pub entropy: f64,
+    /// The prefilter keyword that led to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyword: Option<String>,
+    /// Validator note (decoded metadata), when the validator gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// What decided it.
     pub verdict: String,
 }
@@ -340,7 +346,10 @@ impl ItemContext<'_> {
         let secret = &layer.text[m.secret.clone()];
         let (start, end) = layer.anchor(m);
         let (line, column, end_column) = finding::location(self.text, start, end);
-        let severity = if demoted_path(self.path) { m.severity.demoted() } else { m.severity };
+        // NOTE: fixtures and docs lower severity and confidence; they never silence a finding.
+        let demoted = demoted_path(self.path);
+        let severity = if demoted { m.severity.demoted() } else { m.severity };
+        let confidence = if demoted { m.confidence.lowered() } else { m.confidence };
         let note = match (layer.origin, &m.note) {
             (None, note) => note.clone(),
             (Some(_), Some(n)) => Some(format!("{n}; found {}-decoded", layer.name)),
@@ -351,7 +360,7 @@ impl ItemContext<'_> {
             provider: rule.provider.clone(),
             description: rule.description.clone(),
             severity,
-            confidence: m.confidence,
+            confidence,
             path: self.path.to_string(),
             line,
             column,
@@ -378,6 +387,8 @@ impl ItemContext<'_> {
             line,
             redacted: finding::redact(&layer.text[m.secret.clone()], &rule.keywords),
             entropy: (m.entropy * 100.0).round() / 100.0,
+            keyword: m.keyword.clone(),
+            note: m.note.clone(),
             verdict,
         }
     }

@@ -51,6 +51,8 @@ pub struct RawMatch {
     pub note: Option<String>,
     /// Entropy of the secret.
     pub entropy: f64,
+    /// The prefilter keyword that led to this match (lowercase), for `--explain`.
+    pub keyword: Option<String>,
 }
 
 struct CompiledRule {
@@ -226,7 +228,9 @@ impl Matcher {
                 pos = if m.end() > m.start() { m.end() } else { m.end() + 1 };
                 let group = self.rules[rule].rule.secret_group;
                 if let Some(secret) = caps.get(group) {
-                    out.push(self.judge(rule, hay, m.range(), secret.range()));
+                    let mut judged = self.judge(rule, hay, m.range(), secret.range());
+                    judged.keyword = keyword_in(hay, hits, &judged.span);
+                    out.push(judged);
                 }
             }
         }
@@ -253,6 +257,7 @@ impl Matcher {
             severity: rule.severity,
             note: None,
             entropy,
+            keyword: None,
         };
         m.status = match self.filter(rule, hay, &span, &secret, entropy) {
             Some(status) => status,
@@ -333,6 +338,12 @@ impl Matcher {
             Verdict::Suppress(why) => Status::Suppressed(why),
         }
     }
+}
+
+/// The keyword hit inside a match (the one that made the prefilter pick the rule).
+fn keyword_in(hay: &[u8], hits: &[Hit], span: &Range<usize>) -> Option<String> {
+    let h = hits.iter().find(|h| h.end > h.start && h.start >= span.start && h.end <= span.end)?;
+    Some(String::from_utf8_lossy(&hay[h.start..h.end]).to_ascii_lowercase())
 }
 
 fn default_confidence(kind: RuleKind) -> Confidence {

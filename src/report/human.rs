@@ -55,9 +55,11 @@ pub fn write(report: &Report, style: Style, out: &mut dyn Write) -> io::Result<(
         }
     }
     for e in &report.explained {
+        let keyword = e.keyword.as_deref().map(|k| format!("keyword {k:?}, ")).unwrap_or_default();
+        let note = e.note.as_deref().map(|n| format!("; {}", sanitize(n))).unwrap_or_default();
         writeln!(
             out,
-            "{}:{}  {}  {}  (entropy {:.2})  {}",
+            "{}:{}  {}  {}  ({keyword}entropy {:.2}{note})  {}",
             sanitize(&e.path),
             e.line,
             e.rule,

@@ -61,6 +61,13 @@ pub enum Confidence {
 }
 
 impl Confidence {
+    /// One level lower (fixtures and documentation).
+    pub fn lowered(self) -> Self {
+        match self {
+            Confidence::High => Confidence::Medium,
+            _ => Confidence::Low,
+        }
+    }
     /// Lowercase name, as in the TOML and JSON.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -330,3 +330,24 @@ fn fast_index_diff_matches_libgit2() {
         assert_eq!(scan(true), scan(false), "index v{version} with a rename");
     }
 }
+
+#[test]
+fn an_unresolvable_range_is_an_error_exit_2() {
+    let r = Repo::new();
+    r.write("a.txt", "x\n");
+    r.commit_all("init");
+    let o = r.warden(&["scan", "--range", "no-such-ref..HEAD"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("no-such-ref"), "{}", text(&o));
+}
+
+#[test]
+fn explain_names_the_keyword_entropy_and_verdict() {
+    let r = Repo::new();
+    r.write("a.env", "RAILWAY_TOKEN=00000000-0000-0000-0000-000000000000\n");
+    let o = r.warden(&["scan", "--explain"]);
+    let out = text(&o);
+    assert!(out.contains("keyword \"railway\""), "{out}");
+    assert!(out.contains("entropy"), "{out}");
+    assert!(out.contains("rejected"), "{out}");
+}
