@@ -432,7 +432,13 @@ fn run_config_show(cwd: &Path) -> Result<Outcome> {
         if eff.scan.all_lines.is_some() { "configured" } else { "default" }
     );
     for s in layers.settings() {
-        say!("{} = {}   # {}", s.key, s.value, s.origin);
+        // NOTE: an allow regex may spell out the very secret it allows: never echo it.
+        let value = if s.key.ends_with("allow.regexes") || s.key.ends_with("allow_regexes") {
+            format!("<{} pattern(s), not shown>", s.value.matches("\", \"").count() + 1)
+        } else {
+            s.value
+        };
+        say!("{} = {}   # {}", s.key, value, s.origin);
     }
     let policy = Policy::from_layers(&layers)?;
     let builtin = crate::rules::RuleSet::builtin()?.len();
