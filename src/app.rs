@@ -172,7 +172,8 @@ fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> 
         recover_tree(&repo)?;
     }
     phases.mark("repo-open");
-    let mut items = staged::items(&repo, all_lines, &mut phases)?;
+    let staged::Staged { mut items, nested_dirs: nested } =
+        staged::collect(&repo, all_lines, &mut phases)?;
     let root = repo.workdir().map_or_else(|| cwd.to_path_buf(), Path::to_path_buf);
     if items.is_empty() {
         // NOTE: nothing staged means no rule parsing at all: the fast path. The hook reads
@@ -194,7 +195,6 @@ fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> 
         };
         return emit(&report, out, hook);
     }
-    let nested = staged::nested_config_dirs(&repo)?;
     let layers = load_layers(out, &root, &nested)?;
     if layers.effective().scan.all_lines == Some(true) {
         items.iter_mut().for_each(|i| i.scope = LineScope::All);

@@ -13,23 +13,61 @@ use super::{BlobReader, BlobRef, Item, LineScope};
 use crate::git;
 use crate::timing::Phases;
 
-/// Lists the staged items of `repo`.
-pub fn items(repo: &Repository, all_lines: bool, phases: &mut Phases) -> Result<Vec<Item>> {
+/// The staged change: its items, and the directories holding a tracked per-directory
+/// `warden.toml` (from the same read of the index).
+#[derive(Debug, Default)]
+pub struct Staged {
+    /// Added, modified, renamed and type-changed files.
+    pub items: Vec<Item>,
+    /// Repo-relative directories with a nested `warden.toml`.
+    pub nested_dirs: Vec<String>,
+}
+
+/// Reads the index once and lists what it stages relative to `HEAD`.
+pub fn collect(repo: &Repository, all_lines: bool, phases: &mut Phases) -> Result<Staged> {
     let head = git::head_tree(repo)?;
     let merge_parents = git::merge_head_trees(repo)?;
     phases.mark("head-tree");
     let ctx = ItemMaker { merge_parents: &merge_parents, all_lines };
-    if let Some(changes) = fast_changes(repo, head.as_ref().map(git2::Tree::id))? {
-        phases.mark("index-diff");
-        let scannable = changes.into_iter().filter(|c| is_blob_mode(c.entry.mode));
-        return Ok(scannable.map(|c| ctx.item(c.entry.path, c.entry.oid, c.old)).collect());
+    let parsed = match std::env::var_os("WARDEN_NO_FAST_INDEX") {
+        Some(_) => None,
+        None => index_file::read(&git::index_path(repo)?),
+    };
+    if let Some(index) = &parsed {
+        let nested_dirs = nested_dirs(index.entries.iter().map(|e| e.path.as_slice()));
+        if let Some(changes) = fast_changes(repo, head.as_ref().map(git2::Tree::id), index)? {
+            phases.mark("index-diff");
+            let scannable = changes.into_iter().filter(|c| is_blob_mode(c.entry.mode));
+            let items = scannable.map(|c| ctx.item(c.entry.path, c.entry.oid, c.old)).collect();
+            return Ok(Staged { items, nested_dirs });
+        }
     }
     let index = git::index(repo)?;
     phases.mark("index-read");
+    let paths: Vec<Vec<u8>> = index.iter().map(|e| e.path).collect();
+    let nested_dirs = nested_dirs(paths.iter().map(Vec::as_slice));
+    let items = libgit2_items(repo, head.as_ref(), &index, &ctx)?;
+    phases.mark("diff-tree-to-index");
+    Ok(Staged { items, nested_dirs })
+}
+
+/// The staged items of `repo` (see [`collect`]).
+pub fn items(repo: &Repository, all_lines: bool, phases: &mut Phases) -> Result<Vec<Item>> {
+    Ok(collect(repo, all_lines, phases)?.items)
+}
+
+/// libgit2's tree-to-index diff, with rename detection when the change both adds and
+/// deletes files.
+fn libgit2_items(
+    repo: &Repository,
+    head: Option<&git2::Tree<'_>>,
+    index: &git2::Index,
+    ctx: &ItemMaker<'_>,
+) -> Result<Vec<Item>> {
     let mut opts = DiffOptions::new();
     opts.include_typechange(true).ignore_submodules(true);
     let mut diff = repo
-        .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut opts))
+        .diff_tree_to_index(head, Some(index), Some(&mut opts))
         .context("comparing the index with HEAD")?;
     let has_adds = diff.deltas().any(|d| d.status() == Delta::Added);
     let has_deletes = diff.deltas().any(|d| d.status() == Delta::Deleted);
@@ -57,19 +95,18 @@ pub fn items(repo: &Repository, all_lines: bool, phases: &mut Phases) -> Result<
         let path = new.path_bytes().unwrap_or_default().to_vec();
         out.push(ctx.item(path, new.id(), has_old.then(|| old.id())));
     }
-    phases.mark("diff-tree-to-index");
     Ok(out)
 }
 
 /// The index read directly and compared with HEAD through its cache-tree (see
 /// `index_file`); `None` when that fast path does not apply (then libgit2 diffs). A change
 /// that both adds and deletes files may hold renames, which libgit2 detects: fall back.
-fn fast_changes(repo: &Repository, head: Option<git2::Oid>) -> Result<Option<Vec<Change>>> {
-    if std::env::var_os("WARDEN_NO_FAST_INDEX").is_some() {
-        return Ok(None);
-    }
-    let Some(index) = index_file::read(&git::index_path(repo)?) else { return Ok(None) };
-    let diff = index_file::diff(repo, head, &index).context("comparing the index with HEAD")?;
+fn fast_changes(
+    repo: &Repository,
+    head: Option<git2::Oid>,
+    index: &index_file::IndexFile,
+) -> Result<Option<Vec<Change>>> {
+    let diff = index_file::diff(repo, head, index).context("comparing the index with HEAD")?;
     let adds = diff.changes.iter().any(|c| c.old.is_none());
     Ok((!(adds && diff.has_deletions)).then_some(diff.changes))
 }
@@ -114,14 +151,23 @@ fn blob_at(tree: &git2::Tree<'_>, path: &[u8]) -> Option<git2::Oid> {
 /// Directories (repo-relative) whose `warden.toml` is tracked in the index: the per-directory
 /// configs of a monorepo.
 pub fn nested_config_dirs(repo: &Repository) -> Result<Vec<String>> {
+    match index_file::read(&git::index_path(repo)?) {
+        Some(index) => Ok(nested_dirs(index.entries.iter().map(|e| e.path.as_slice()))),
+        None => {
+            let paths: Vec<Vec<u8>> = git::index(repo)?.iter().map(|e| e.path).collect();
+            Ok(nested_dirs(paths.iter().map(Vec::as_slice)))
+        }
+    }
+}
+
+/// Directories holding a `warden.toml`, from index paths.
+fn nested_dirs<'a>(paths: impl Iterator<Item = &'a [u8]>) -> Vec<String> {
     let suffix = format!("/{}", crate::config::FILE_NAME);
-    let keep =
-        |p: &[u8]| p.ends_with(suffix.as_bytes()).then(|| String::from_utf8_lossy(p).into_owned());
-    let paths: Vec<String> = match index_file::read(&git::index_path(repo)?) {
-        Some(index) => index.entries.iter().filter_map(|e| keep(&e.path)).collect(),
-        None => git::index(repo)?.iter().filter_map(|e| keep(&e.path)).collect(),
-    };
-    Ok(crate::layered::nested_dirs(paths.iter().map(String::as_str)))
+    let found: Vec<String> = paths
+        .filter(|p| p.ends_with(suffix.as_bytes()))
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    crate::layered::nested_dirs(found.iter().map(String::as_str))
 }
 
 /// Reads blobs from the object database, one repository handle per thread.
