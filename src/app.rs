@@ -323,11 +323,7 @@ fn scan_items(
     started: Instant,
     phases: &mut Phases,
 ) -> Result<Report> {
-    let scanner = scanner::Scanner::new(layers, out, phases)?;
-    let result = scanner.scan(items, reader);
-    phases.mark("scan");
-    phases.counters();
-    let mut report = scanner.report(mode, result).report;
+    let mut report = scanner::scan_once(items, reader, layers, out, mode, phases)?.report;
     report.elapsed_ms = started.elapsed().as_millis();
     Ok(report)
 }

@@ -21,13 +21,12 @@ use crate::config::Config;
 use crate::error::ConfigError;
 use crate::exit::Outcome;
 use crate::finding::Finding;
-use crate::layered::Layered;
 use crate::progress::{Counters, Progress};
 use crate::report::{self, remediation, Format, HistoryInfo, Report, Style};
 use crate::scan;
 use crate::source::history::{self as walk, Depth, HistoryReader, RefSelection};
 use crate::source::packorder::PackOrder;
-use crate::source::{provenance, range, staged, BlobReader, Item};
+use crate::source::{provenance, range, staged, Item};
 use crate::timing::Phases;
 use crate::{baseline, ci, git};
 
@@ -129,7 +128,14 @@ fn range_scan(
     let plan = range::plan(repo, base, head)?;
     let layers = load_layers(out, &config_root(repo, cwd), &nested_dirs(repo))?;
     let reader = staged::GitReader::new(repo);
-    let mut scanned = scan_items(&plan.items, &reader, &layers, out, "range")?;
+    let mut scanned = super::scanner::scan_once(
+        &plan.items,
+        &reader,
+        &layers,
+        out,
+        "range",
+        &mut Phases::start(),
+    )?;
     let report = &mut scanned.report;
     report.stats.errors.extend(plan.errors);
     let order: HashMap<&str, usize> =
@@ -304,18 +310,6 @@ pub(super) fn baseline_fingerprints(
         },
     };
     baseline::load(&path)
-}
-
-/// Builds a scanner and scans `items` once.
-fn scan_items(
-    items: &[Item],
-    reader: &dyn BlobReader,
-    layers: &Layered,
-    out: &OutputSettings,
-    mode: &str,
-) -> Result<Scanned> {
-    let scanner = Scanner::new(layers, out, &mut Phases::start())?;
-    Ok(scanner.report(mode, scanner.scan(items, reader)))
 }
 
 /// Directories holding a per-directory warden.toml, from the index (none in a bare

@@ -71,3 +71,19 @@ impl<'o> Scanner<'o> {
         Scanned { report, secrets: r.secrets }
     }
 }
+
+/// Builds a scanner and scans `items` once.
+pub(super) fn scan_once(
+    items: &[Item],
+    reader: &dyn BlobReader,
+    layers: &Layered,
+    out: &OutputSettings,
+    mode: &str,
+    phases: &mut Phases,
+) -> Result<Scanned> {
+    let scanner = Scanner::new(layers, out, phases)?;
+    let result = scanner.scan(items, reader);
+    phases.mark("scan");
+    phases.counters();
+    Ok(scanner.report(mode, result))
+}
