@@ -158,10 +158,6 @@ fn ancestor_dirs(root: &Path, base: &Path) -> Vec<String> {
     dirs
 }
 
-/// Staged sets at least this large are read in pack order (the index of pack positions
-/// costs about a millisecond to load; a handful of blobs does not repay it).
-const PACK_ORDER_MIN_ITEMS: usize = 64;
-
 /// The staged scan, shared by `scan --staged` and `hook`; the hook then runs the checks
 /// when the scan is clean (`scan` never runs them).
 fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> Result<Outcome> {
@@ -200,13 +196,6 @@ fn run_staged(cwd: &Path, out: &OutputSettings, all_lines: bool, hook: bool) -> 
         items.iter_mut().for_each(|i| i.scope = LineScope::All);
     }
     phases.mark("config");
-    if items.len() >= PACK_ORDER_MIN_ITEMS {
-        // NOTE: staged copies of existing content live in packs as deltas; reading them in
-        // pack order keeps each thread's delta-base cache warm.
-        let order = crate::source::packorder::PackOrder::load(repo.commondir());
-        crate::source::history::sort_in_pack_order(&order, &mut items);
-        phases.mark("pack-order");
-    }
     let reader = staged::GitReader::new(&repo);
     let report = scan_items(&items, &reader, &layers, out, "staged", started, &mut phases)?;
     let outcome = emit(&report, out, hook)?;

@@ -11,11 +11,15 @@ use crate::content::{self, Content};
 use crate::decoding;
 use crate::finding::{self, Finding, Secret};
 use crate::matcher::{Matcher, RawMatch, Scratch, Status};
+use crate::source::pack::Blob;
 use crate::source::{BlobReader, Item, LineScope};
 use crate::timing::{self, Counter};
 
 /// Items below this count are scanned on the calling thread (no pool start-up).
 const PARALLEL_MIN_ITEMS: usize = 16;
+/// From this many items the reader is offered the whole list at once (a pack reader
+/// resolves shared delta bases once); fewer are read one by one.
+const BULK_MIN_ITEMS: usize = 64;
 
 /// Scan settings.
 #[derive(Debug, Clone)]
@@ -125,19 +129,59 @@ pub fn run_capturing(
     capture: Capture,
 ) -> ScanOutput {
     let env = Env { reader, matcher, allow, opts, capture };
-    let per_item = |scratch: &mut Scratch, item: &Item| scan_item(item, &env, scratch);
-    let parts: Vec<ScanOutput> = if items.len() < PARALLEL_MIN_ITEMS {
-        let mut scratch = Scratch::default();
-        items.iter().map(|i| per_item(&mut scratch, i)).collect()
-    } else {
-        items.par_iter().map_init(Scratch::default, per_item).collect()
-    };
     let mut out = ScanOutput::default();
+    let rest = if items.len() >= BULK_MIN_ITEMS {
+        bulk(items, &env, &mut out)
+    } else {
+        items.iter().collect()
+    };
+    let per_item = |scratch: &mut Scratch, item: &&Item| scan_item(item, &env, scratch);
+    let parts: Vec<ScanOutput> = if rest.len() < PARALLEL_MIN_ITEMS {
+        let mut scratch = Scratch::default();
+        rest.iter().map(|i| per_item(&mut scratch, i)).collect()
+    } else {
+        rest.par_iter().map_init(Scratch::default, per_item).collect()
+    };
     out.absorb(parts);
     out
 }
 
+/// Scans what the reader can load in bulk (see [`BlobReader::read_many`]); returns the items
+/// left for one-by-one reads.
+fn bulk<'i>(items: &'i [Item], env: &Env<'_>, out: &mut ScanOutput) -> Vec<&'i Item> {
+    let mut wanted = Vec::with_capacity(items.len());
+    for item in items {
+        if env.allow.path_excluded(&item.display_path()) {
+            out.stats.skipped_excluded += 1;
+        } else {
+            wanted.push(item);
+        }
+    }
+    let parts = std::sync::Mutex::new(Vec::new());
+    let visit = |i: usize, blob: Blob<'_>| {
+        let item = wanted[i];
+        let part = match blob {
+            Blob::TooLarge(_) => ScanOutput::skipped_large(),
+            Blob::Bytes(bytes) => {
+                scan_bytes(item, &item.display_path(), bytes, env, &mut Scratch::default())
+            }
+        };
+        parts.lock().expect("scan parts").push(part);
+    };
+    let rest = timing::count(Counter::Read, || {
+        env.reader.read_many(&wanted, env.opts.max_file_size, &visit)
+    });
+    out.absorb(parts.into_inner().expect("scan parts"));
+    rest.into_iter().map(|i| wanted[i]).collect()
+}
+
 impl ScanOutput {
+    fn skipped_large() -> ScanOutput {
+        let mut out = ScanOutput::default();
+        out.stats.skipped_large = 1;
+        out
+    }
+
     /// Adds the results of other parts (batches, threads) and restores the deterministic
     /// order: findings by path, line, column and rule; one secret per fingerprint.
     pub fn absorb(&mut self, parts: impl IntoIterator<Item = ScanOutput>) {
@@ -165,7 +209,7 @@ struct Env<'a> {
 }
 
 fn scan_item(item: &Item, env: &Env<'_>, scratch: &mut Scratch) -> ScanOutput {
-    let Env { reader, matcher, allow, opts, capture } = *env;
+    let Env { reader, allow, opts, .. } = *env;
     let mut out = ScanOutput::default();
     let path = item.display_path();
     if allow.path_excluded(&path) {
@@ -190,7 +234,20 @@ fn scan_item(item: &Item, env: &Env<'_>, scratch: &mut Scratch) -> ScanOutput {
             return out;
         }
     };
-    let text = match content::prepare(&bytes) {
+    scan_bytes(item, &path, &bytes, env, scratch)
+}
+
+/// Scans the loaded content of `item`.
+fn scan_bytes(
+    item: &Item,
+    path: &str,
+    bytes: &[u8],
+    env: &Env<'_>,
+    scratch: &mut Scratch,
+) -> ScanOutput {
+    let Env { reader, matcher, allow, opts, capture } = *env;
+    let mut out = ScanOutput::default();
+    let text = match content::prepare(bytes) {
         Content::Binary => {
             out.stats.skipped_binary += 1;
             return out;
@@ -200,7 +257,7 @@ fn scan_item(item: &Item, env: &Env<'_>, scratch: &mut Scratch) -> ScanOutput {
     out.stats.blobs += 1;
     out.stats.bytes += bytes.len() as u64;
     let mut ctx =
-        ItemContext { item, path: &path, text: &text, matcher, allow, opts, capture, added: None };
+        ItemContext { item, path, text: &text, matcher, allow, opts, capture, added: None };
     let primary = Layer { text: &text, origin: None, name: "" };
     ctx.scan_layer(&primary, reader, scratch, &mut out);
     for d in decoding::derive(&text) {

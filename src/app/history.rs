@@ -25,7 +25,6 @@ use crate::progress::{Counters, Progress};
 use crate::report::{self, remediation, Format, HistoryInfo, Report, Style};
 use crate::scan;
 use crate::source::history::{self as walk, Depth, HistoryReader, RefSelection};
-use crate::source::packorder::PackOrder;
 use crate::source::{provenance, range, staged, Item};
 use crate::timing::Phases;
 use crate::{baseline, ci, git};
@@ -90,7 +89,6 @@ fn walk_and_scan(
     counters: &Counters,
 ) -> Result<(scan::ScanOutput, walk::WalkSummary)> {
     let git_dir = repo.path().to_path_buf();
-    let order = PackOrder::load(&git_dir);
     let reader = HistoryReader::new(repo, counters);
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Item>>(4);
     std::thread::scope(|s| {
@@ -99,9 +97,8 @@ fn walk_and_scan(
             walk::walk(&repo, refs, BATCH, &mut |batch| drop(tx.send(batch)))
         });
         let mut result = scan::ScanOutput::default();
-        for mut batch in rx {
+        for batch in rx {
             counters.total.fetch_add(batch.len() as u64, Ordering::Relaxed);
-            walk::sort_in_pack_order(&order, &mut batch);
             result.absorb([scanner.scan(&batch, &reader)]);
         }
         let summary = walker.join().map_err(|_| anyhow!("the history walk panicked"))??;

@@ -1,13 +1,13 @@
 //! Where blobs come from. A source produces [`Item`]s (a path, a blob reference and which
 //! lines count) and a [`BlobReader`] that loads them; scanning never knows which source
 //! it is reading. Sources: the staged index ([`staged`]), a directory tree ([`dir`]), the
-//! whole history ([`history`], read in [`packorder`]) and a commit range ([`range`]);
-//! [`provenance`] describes the commits behind findings.
+//! whole history ([`history`]) and a commit range ([`range`]); [`provenance`] describes the
+//! commits behind findings. Large reads of packed blobs go through [`pack`].
 
 pub mod dir;
 pub mod history;
 pub mod index_file;
-pub mod packorder;
+pub mod pack;
 pub mod provenance;
 pub mod range;
 pub mod staged;
@@ -71,4 +71,43 @@ pub trait BlobReader: Sync {
     fn read(&self, item: &Item) -> Result<Vec<u8>, String>;
     /// 1-based numbers of the lines of `item` added relative to the blob `old` (sorted).
     fn added_lines(&self, old: git2::Oid, item: &Item) -> Result<Vec<u32>, String>;
+    /// Reads many items at once, calling `visit(i, blob)` for each `items[i]` it serves
+    /// (from any thread, in any order; blobs over `max_size` as [`pack::Blob::TooLarge`]);
+    /// returns the indices it did not serve, which the caller reads one by one.
+    /// By default it serves none.
+    fn read_many(
+        &self,
+        items: &[&Item],
+        max_size: u64,
+        visit: &(dyn Fn(usize, pack::Blob<'_>) + Sync),
+    ) -> Vec<usize> {
+        let _ = (max_size, visit);
+        (0..items.len()).collect()
+    }
+}
+
+/// [`BlobReader::read_many`] for git items from the packs of `store`; file items and
+/// objects the store does not serve are returned.
+pub fn read_packed(
+    store: &pack::PackStore,
+    items: &[&Item],
+    max_size: u64,
+    visit: &(dyn Fn(usize, pack::Blob<'_>) + Sync),
+) -> Vec<usize> {
+    let mut rest = Vec::new();
+    let mut git = Vec::with_capacity(items.len());
+    let mut oids = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match item.blob {
+            BlobRef::Git(oid) => {
+                git.push(i);
+                oids.push(oid);
+            }
+            BlobRef::File(_) => rest.push(i),
+        }
+    }
+    let unserved = store.read_many(&oids, max_size, &|k, blob| visit(git[k], blob));
+    rest.extend(unserved.into_iter().map(|k| git[k]));
+    rest.sort_unstable();
+    rest
 }

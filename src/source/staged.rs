@@ -4,11 +4,13 @@
 //! count their added lines unless `all_lines` is set.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result};
 use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Repository};
 
 use super::index_file::{self, Change};
+use super::pack::{Blob, PackStore};
 use super::{BlobReader, BlobRef, Item, LineScope};
 use crate::git;
 use crate::timing::Phases;
@@ -170,15 +172,23 @@ fn nested_dirs<'a>(paths: impl Iterator<Item = &'a [u8]>) -> Vec<String> {
     crate::layered::nested_dirs(found.iter().map(String::as_str))
 }
 
-/// Reads blobs from the object database, one repository handle per thread.
+/// Reads blobs from the object database: many at once from the packs (mapped on first
+/// use), one by one through libgit2 (one repository handle per thread).
 pub struct GitReader {
     git_dir: PathBuf,
+    /// Where the objects live (the main git dir of a linked worktree).
+    common_dir: PathBuf,
+    packs: OnceLock<PackStore>,
 }
 
 impl GitReader {
     /// A reader over the repository whose git directory is `git_dir`.
     pub fn new(repo: &Repository) -> Self {
-        GitReader { git_dir: repo.path().to_path_buf() }
+        GitReader {
+            git_dir: repo.path().to_path_buf(),
+            common_dir: repo.commondir().to_path_buf(),
+            packs: OnceLock::new(),
+        }
     }
 }
 
@@ -201,5 +211,14 @@ impl BlobReader for GitReader {
     fn added_lines(&self, old: git2::Oid, item: &Item) -> Result<Vec<u32>, String> {
         let id = oid(item)?;
         git::with_repo(&self.git_dir, |r| git::added_lines(r, old, id))
+    }
+    fn read_many(
+        &self,
+        items: &[&Item],
+        max_size: u64,
+        visit: &(dyn Fn(usize, Blob<'_>) + Sync),
+    ) -> Vec<usize> {
+        let store = self.packs.get_or_init(|| PackStore::open(&self.common_dir));
+        super::read_packed(store, items, max_size, visit)
     }
 }

@@ -7,6 +7,7 @@ mod errors;
 mod history;
 mod hook;
 mod output;
+mod pack;
 mod support;
 mod support_checks;
 mod support_history;

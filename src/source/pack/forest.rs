@@ -1,0 +1,181 @@
+//! Resolving many objects at once. Every requested object's delta chain is followed to a
+//! whole object; the chains form a forest (a base with its deltas as children). Walking it
+//! depth-first from each root inflates every node exactly once and applies every delta
+//! once, holding only the current path in memory — where reading objects one by one
+//! re-inflates shared bases whenever a cache misses. Subtrees run in parallel (rayon).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use super::object::{self, Header, Kind};
+use super::{Blob, Loc, PackStore};
+
+/// Chains longer than this (git's default depth is 50, `--aggressive` 250) are left to
+/// the caller's one-by-one reader; it also bounds recursion.
+const MAX_DEPTH: usize = 1024;
+
+struct Node {
+    loc: Loc,
+    header: Header,
+    children: Vec<usize>,
+    /// Indices of the requests this object answers.
+    wanted: Vec<usize>,
+}
+
+/// The forest of the requested objects' delta chains.
+pub(super) struct Forest<'s> {
+    store: &'s PackStore,
+    nodes: Vec<Node>,
+    roots: Vec<usize>,
+    at: HashMap<Loc, usize>,
+}
+
+/// What the caller asked for and how to hand results back.
+pub(super) struct Job<'v> {
+    pub max_size: u64,
+    pub visit: &'v (dyn Fn(usize, Blob<'_>) + Sync),
+    pub done: Vec<AtomicBool>,
+    pub failed: Mutex<Vec<usize>>,
+}
+
+impl<'s> Forest<'s> {
+    pub(super) fn new(store: &'s PackStore) -> Self {
+        Forest { store, nodes: Vec::new(), roots: Vec::new(), at: HashMap::new() }
+    }
+
+    /// Adds request `i` for the object at `loc`; `false` when its chain cannot be followed.
+    pub(super) fn want(&mut self, i: usize, loc: Loc) -> bool {
+        match self.node(loc) {
+            Some(n) => {
+                self.nodes[n].wanted.push(i);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The node for `loc`, adding it and any new bases on its chain.
+    fn node(&mut self, loc: Loc) -> Option<usize> {
+        let mut chain: Vec<(Loc, Header)> = Vec::new();
+        let mut cur = loc;
+        let anchor = loop {
+            if let Some(&n) = self.at.get(&cur) {
+                break Some(n);
+            }
+            let header = object::header(self.store.data(cur.pack), cur.offset).ok()?;
+            chain.push((cur, header));
+            if chain.len() > MAX_DEPTH {
+                return None;
+            }
+            cur = match header.kind {
+                Kind::Whole => break None,
+                Kind::OfsDelta(base) => Loc { pack: cur.pack, offset: base },
+                Kind::RefDelta(id) => self.store.locate_raw(&id)?,
+            };
+        };
+        let mut parent = anchor;
+        for (loc, header) in chain.into_iter().rev() {
+            let n = self.nodes.len();
+            self.nodes.push(Node { loc, header, children: Vec::new(), wanted: Vec::new() });
+            self.at.insert(loc, n);
+            match parent {
+                Some(p) => self.nodes[p].children.push(n),
+                None => self.roots.push(n),
+            }
+            parent = Some(n);
+        }
+        parent
+    }
+
+    /// Materializes every wanted object, handing each to `job.visit`.
+    pub(super) fn resolve(&self, job: &Job<'_>) {
+        self.roots.par_iter().for_each(|&r| {
+            let node = &self.nodes[r];
+            if self.leaf_too_large(node, node.header.size, job) {
+                return;
+            }
+            match object::inflate(
+                self.store.data(node.loc.pack),
+                node.header.data,
+                node.header.size,
+            ) {
+                Ok(content) => self.descend(r, content, job),
+                Err(_) => self.fail(r, job),
+            }
+        });
+    }
+
+    /// Hands `content` (node `n`) to its requests, then rebuilds its children from it.
+    fn descend(&self, mut n: usize, mut content: Vec<u8>, job: &Job<'_>) {
+        loop {
+            self.emit(n, Blob::Bytes(&content), job);
+            match self.nodes[n].children.as_slice() {
+                [] => return,
+                [only] => match self.child(&content, *only, job) {
+                    Some(c) => (n, content) = (*only, c),
+                    None => return,
+                },
+                many => {
+                    many.par_iter().for_each(|&c| {
+                        if let Some(cc) = self.child(&content, c, job) {
+                            self.descend(c, cc, job);
+                        }
+                    });
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Rebuilds child `c` from its base's content (`None`: failed, or emitted as too large).
+    fn child(&self, base: &[u8], c: usize, job: &Job<'_>) -> Option<Vec<u8>> {
+        let node = &self.nodes[c];
+        let data = self.store.data(node.loc.pack);
+        let built = object::inflate(data, node.header.data, node.header.size).and_then(|delta| {
+            match object::delta_result_size(&delta) {
+                Ok(size) if self.leaf_too_large(node, size, job) => Ok(None),
+                _ => object::apply_delta(base, &delta).map(Some),
+            }
+        });
+        match built {
+            Ok(content) => content,
+            Err(_) => {
+                self.fail(c, job);
+                None
+            }
+        }
+    }
+
+    /// A leaf over the size limit is reported as such without being built.
+    fn leaf_too_large(&self, node: &Node, size: u64, job: &Job<'_>) -> bool {
+        if node.children.is_empty() && size > job.max_size {
+            for &i in &node.wanted {
+                (job.visit)(i, Blob::TooLarge(size));
+                job.done[i].store(true, Ordering::Relaxed);
+            }
+            return true;
+        }
+        false
+    }
+
+    fn emit(&self, n: usize, blob: Blob<'_>, job: &Job<'_>) {
+        for &i in &self.nodes[n].wanted {
+            (job.visit)(i, blob);
+            job.done[i].store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Gives back every request in the subtree of `n` (the caller reads them one by one,
+    /// which also reports the damage precisely).
+    fn fail(&self, n: usize, job: &Job<'_>) {
+        let mut failed = job.failed.lock().expect("failed list");
+        let mut stack = vec![n];
+        while let Some(n) = stack.pop() {
+            failed.extend(&self.nodes[n].wanted);
+            stack.extend(&self.nodes[n].children);
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Reading blobs straight from a repository's packfiles, many at a time. Each pack and its
+//! `.idx` are memory-mapped; requested objects are located through the indexes and
+//! resolved together ([`forest`]), so shared delta bases are inflated once (zlib-rs). Used
+//! for large reads (history, big staged sets); anything it cannot serve — loose objects,
+//! alternates, unusual or damaged packs — is handed back to the caller, which reads it
+//! through libgit2. Knows nothing of scanning.
+
+mod forest;
+mod index;
+mod map;
+mod object;
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
+
+use git2::Oid;
+
+use index::PackIndex;
+use map::Mapped;
+
+/// Where an object sits: pack number and byte offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Loc {
+    /// Index into the store's packs.
+    pub pack: u32,
+    /// Offset of the object header in the pack.
+    pub offset: u64,
+}
+
+/// A requested object, as handed to the visitor.
+#[derive(Debug, Clone, Copy)]
+pub enum Blob<'a> {
+    /// The content.
+    Bytes(&'a [u8]),
+    /// Larger than the limit: not built.
+    TooLarge(u64),
+}
+
+struct Pack {
+    index: PackIndex,
+    data: Mapped,
+}
+
+/// The mapped packs of one repository.
+pub struct PackStore {
+    packs: Vec<Pack>,
+}
+
+impl PackStore {
+    /// Maps every `objects/pack/*.idx` under `git_dir` with its `.pack` (pairs that cannot
+    /// be read are left out: their objects go back to the caller).
+    pub fn open(git_dir: &Path) -> PackStore {
+        let dir = git_dir.join("objects").join("pack");
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        names.retain(|p| p.extension().is_some_and(|e| e == "idx"));
+        names.sort();
+        let packs = names.iter().filter_map(|idx| {
+            let index = PackIndex::open(idx)?;
+            let data = Mapped::open(&idx.with_extension("pack")).ok()?;
+            data.bytes().starts_with(b"PACK").then_some(Pack { index, data })
+        });
+        PackStore { packs: packs.collect() }
+    }
+
+    /// Number of packs mapped.
+    pub fn packs(&self) -> usize {
+        self.packs.len()
+    }
+
+    /// Where `oid` is packed, if it is.
+    pub fn locate(&self, oid: Oid) -> Option<Loc> {
+        self.locate_raw(oid.as_bytes())
+    }
+
+    fn locate_raw(&self, raw: &[u8]) -> Option<Loc> {
+        self.packs
+            .iter()
+            .enumerate()
+            .find_map(|(n, p)| p.index.offset(raw).map(|offset| Loc { pack: n as u32, offset }))
+    }
+
+    fn data(&self, pack: u32) -> &[u8] {
+        self.packs[pack as usize].data.bytes()
+    }
+
+    /// Reads the objects `oids` (blobs), calling `visit(i, blob)` once for each one it
+    /// serves, from several threads and in no particular order; objects over `max_size`
+    /// bytes are reported as [`Blob::TooLarge`] without being built. Returns the indices
+    /// it did not serve (sorted), for the caller to read another way.
+    pub fn read_many(
+        &self,
+        oids: &[Oid],
+        max_size: u64,
+        visit: &(dyn Fn(usize, Blob<'_>) + Sync),
+    ) -> Vec<usize> {
+        let mut forest = forest::Forest::new(self);
+        let mut rest = Vec::new();
+        for (i, oid) in oids.iter().enumerate() {
+            if !self.locate(*oid).is_some_and(|loc| forest.want(i, loc)) {
+                rest.push(i);
+            }
+        }
+        let job = forest::Job {
+            max_size,
+            visit,
+            done: oids.iter().map(|_| AtomicBool::new(false)).collect(),
+            failed: Mutex::new(rest),
+        };
+        forest.resolve(&job);
+        let mut rest = job.failed.into_inner().expect("failed list");
+        // NOTE: a failure inside a subtree may come after some of its objects were served;
+        // give back only what was not.
+        rest.retain(|&i| !job.done[i].load(std::sync::atomic::Ordering::Relaxed));
+        rest.sort_unstable();
+        rest.dedup();
+        rest
+    }
+}
