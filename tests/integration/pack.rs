@@ -57,12 +57,11 @@ fn all_blobs(repo: &TestRepo) -> Vec<Oid> {
     blobs
 }
 
-/// Reads `oids` in bulk; returns what was served (index → content or size) and the rest.
-fn bulk(
-    store: &PackStore,
-    oids: &[Oid],
-    max: u64,
-) -> (HashMap<usize, Result<Vec<u8>, u64>>, Vec<usize>) {
+/// What a bulk read served: request index → content, or the size of a blob not built.
+type Served = HashMap<usize, Result<Vec<u8>, u64>>;
+
+/// Reads `oids` in bulk; returns what was served and the indices handed back.
+fn bulk(store: &PackStore, oids: &[Oid], max: u64) -> (Served, Vec<usize>) {
     let got = Mutex::new(HashMap::new());
     let rest = store.read_many(oids, max, &|i, blob| {
         let v = match blob {
