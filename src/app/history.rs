@@ -7,7 +7,6 @@ use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -94,11 +93,10 @@ fn walk_and_scan(
     std::thread::scope(|s| {
         let walker = s.spawn(move || {
             let repo = Repository::open(&git_dir).context("opening the repository")?;
-            walk::walk(&repo, refs, BATCH, &mut |batch| drop(tx.send(batch)))
+            walk::walk(&repo, refs, BATCH, counters, &mut |batch| drop(tx.send(batch)))
         });
         let mut result = scan::ScanOutput::default();
         for batch in rx {
-            counters.total.fetch_add(batch.len() as u64, Ordering::Relaxed);
             result.absorb([scanner.scan(&batch, &reader)]);
         }
         let summary = walker.join().map_err(|_| anyhow!("the history walk panicked"))??;

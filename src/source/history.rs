@@ -49,14 +49,18 @@ pub struct WalkSummary {
 
 /// Walks the history of `repo` from `refs`, handing every unique blob (with its first
 /// commit and path) to `sink` in batches of about `batch` items, so that scanning can start
-/// before the walk ends.
+/// before the walk ends. Commits to walk and walked go to `progress`.
 pub fn walk(
     repo: &Repository,
     refs: &RefSelection,
     batch: usize,
+    progress: &Counters,
     sink: &mut dyn FnMut(Vec<Item>),
 ) -> Result<WalkSummary> {
-    let revs = revwalk(repo, refs)?;
+    // NOTE: a reverse topological walk is computed in full before its first commit comes
+    // out, so collecting it costs nothing and gives the progress line its denominator.
+    let revs: Vec<_> = revwalk(repo, refs)?.collect();
+    progress.commits_total.store(revs.len() as u64, Ordering::Relaxed);
     let mut state = WalkState::default();
     let mut commits = 0;
     for oid in revs {
@@ -67,6 +71,8 @@ pub fn walk(
             }
             Err(e) => state.errors.push(format!("walking history: {}", e.message())),
         }
+        progress.total.store(state.blobs.len() as u64, Ordering::Relaxed);
+        progress.commits_done.fetch_add(1, Ordering::Relaxed);
         if state.items.len() >= batch {
             sink(std::mem::take(&mut state.items));
         }
