@@ -108,7 +108,7 @@ fn walk_and_scan(
 pub(super) fn run_range(cwd: &Path, out: &OutputSettings, spec: &str) -> Result<Outcome> {
     let repo = git::open(cwd)?;
     let (base, head) = range::ends(&repo, spec).map_err(|e| shallow_hint(&repo, e, None))?;
-    let scanned = range_scan(&repo, cwd, out, base, head)?;
+    let scanned = range_scan(&repo, cwd, out, Some(base), head)?;
     finish(&scanned, out)
 }
 
@@ -116,7 +116,7 @@ fn range_scan(
     repo: &Repository,
     cwd: &Path,
     out: &OutputSettings,
-    base: Oid,
+    base: Option<Oid>,
     head: Oid,
 ) -> Result<Scanned> {
     let started = Instant::now();
@@ -173,7 +173,10 @@ pub(super) fn run_ci(cwd: &Path, args: &CiArgs) -> Result<Outcome> {
         .map_err(|e| anyhow!("warden ci: {e}"))?;
     let repo = git::open(cwd)?;
     let (base, head) = resolve(&repo, &plan)?;
-    eprintln!("warden ci: scanning {base:.12}..{head:.12} ({})", plan.reason);
+    match base {
+        Some(base) => eprintln!("warden ci: scanning {base:.12}..{head:.12} ({})", plan.reason),
+        None => eprintln!("warden ci: scanning every commit of {head:.12} ({})", plan.reason),
+    }
     let scanned = range_scan(&repo, cwd, &out, base, head)?;
     if let Some(path) = &args.sarif {
         write_file(path, Access::Shared, |f| {
@@ -186,8 +189,10 @@ pub(super) fn run_ci(cwd: &Path, args: &CiArgs) -> Result<Outcome> {
     finish(&scanned, &out)
 }
 
-/// Resolves the CI plan to two commits, explaining a too-shallow checkout.
-fn resolve(repo: &Repository, plan: &ci::Plan) -> Result<(Oid, Oid)> {
+/// Resolves the CI plan to two commits, explaining a too-shallow checkout. A push whose
+/// previous tip is not in a complete clone was a force-push (the old commits are gone):
+/// then every commit of HEAD is scanned (`None`), never fewer.
+fn resolve(repo: &Repository, plan: &ci::Plan) -> Result<(Option<Oid>, Oid)> {
     let p = Some(plan.provider);
     let commit = |rev: &str| -> Result<Oid> {
         let o = repo.revparse_single(rev).with_context(|| format!("{rev}: not found"))?;
@@ -196,7 +201,15 @@ fn resolve(repo: &Repository, plan: &ci::Plan) -> Result<(Oid, Oid)> {
     let head = commit(&plan.head).map_err(|e| shallow_hint(repo, e, p))?;
     let base = match &plan.base {
         ci::Base::Range(spec) => {
-            return range::ends(repo, spec).map_err(|e| shallow_hint(repo, e, p))
+            let (base, head) = range::ends(repo, spec).map_err(|e| shallow_hint(repo, e, p))?;
+            return Ok((Some(base), head));
+        }
+        ci::Base::Commit(sha) if !repo.is_shallow() && commit(sha).is_err() => {
+            eprintln!(
+                "warden ci: the previous tip {sha:.12} is not in this clone (a force-push?): \
+                 scanning the whole history of HEAD"
+            );
+            return Ok((None, head));
         }
         ci::Base::Commit(sha) => commit(sha),
         ci::Base::MergeBaseWith(branch) => {
@@ -207,7 +220,7 @@ fn resolve(repo: &Repository, plan: &ci::Plan) -> Result<(Oid, Oid)> {
             tip.and_then(|t| repo.merge_base(t, head).context("no merge base with HEAD"))
         }
     };
-    Ok((base.map_err(|e| shallow_hint(repo, e, p))?, head))
+    Ok((Some(base.map_err(|e| shallow_hint(repo, e, p))?), head))
 }
 
 /// Adds the fetch-depth advice to an error when the repository is shallow.

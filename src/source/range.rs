@@ -44,12 +44,15 @@ pub fn ends(repo: &Repository, spec: &str) -> Result<(Oid, Oid)> {
     Ok((from, to))
 }
 
-/// Lists the items of every commit reachable from `head` but not from `base`.
-pub fn plan(repo: &Repository, base: Oid, head: Oid) -> Result<RangePlan> {
+/// Lists the items of every commit reachable from `head` but not from `base` (every commit
+/// of `head`'s history when there is no base).
+pub fn plan(repo: &Repository, base: Option<Oid>, head: Oid) -> Result<RangePlan> {
     let mut walk = repo.revwalk()?;
     walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
     walk.push(head)?;
-    walk.hide(base)?;
+    if let Some(base) = base {
+        walk.hide(base)?;
+    }
     let mut plan = RangePlan { items: Vec::new(), commits: Vec::new(), errors: Vec::new() };
     let mut seen: HashSet<(Oid, Vec<Oid>)> = HashSet::new();
     for oid in walk {

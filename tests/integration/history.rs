@@ -217,6 +217,29 @@ fn ci_on_a_too_shallow_checkout_explains_fetch_depth() {
 }
 
 #[test]
+fn ci_after_a_force_push_scans_the_whole_branch() {
+    let sb = Sandbox::new();
+    let (repo, _, leak) = pull_request(&sb);
+    let event = sb.path().join("event.json");
+    let gone = "1234567890abcdef1234567890abcdef12345678";
+    let payload = serde_json::json!({"before": gone, "repository": {"default_branch": "main"}});
+    std::fs::write(&event, payload.to_string()).unwrap();
+    let env = [
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_EVENT_NAME", "push"),
+        ("GITHUB_EVENT_PATH", event.to_str().unwrap()),
+    ];
+    let report = sb.path().join("report.json");
+    let out =
+        warden_in(&sb, &repo.dir, &["ci", "-f", "json", "-o", report.to_str().unwrap()], &env);
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("force-push"), "{}", show(&out));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let commits: Vec<_> = findings(&v).iter().map(|f| f["commit"].as_str().unwrap()).collect();
+    assert!(commits.contains(&leak.as_str()), "{}", show(&out));
+}
+
+#[test]
 fn ci_outside_ci_needs_a_range() {
     let sb = Sandbox::new();
     let (repo, base, _) = pull_request(&sb);
