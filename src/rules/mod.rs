@@ -209,20 +209,16 @@ impl RuleSet {
             RuleError::Parse { file: file.into(), line, col, message: one_line(e.message()) }
         })?;
         for rule in parsed.rule {
-            let line = find_id_line(text, &rule.id);
-            validate(&rule).map_err(|message| RuleError::Invalid {
+            // NOTE: the line is looked up only for an error (a scan per rule added up).
+            let invalid = |message| RuleError::Invalid {
                 file: file.into(),
-                line,
+                line: find_id_line(text, &rule.id),
                 id: rule.id.clone(),
                 message,
-            })?;
+            };
+            validate(&rule).map_err(invalid)?;
             if self.get(&rule.id).is_some() {
-                return Err(RuleError::Invalid {
-                    file: file.into(),
-                    line,
-                    id: rule.id.clone(),
-                    message: "duplicate rule id".into(),
-                });
+                return Err(invalid("duplicate rule id".into()));
             }
             self.rules.push(rule);
         }
