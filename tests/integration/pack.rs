@@ -136,22 +136,25 @@ fn loose_and_unknown_objects_are_handed_back() {
 }
 
 #[test]
-fn leaves_over_the_size_limit_are_not_built() {
+fn blobs_over_the_size_limit_are_reported_as_such() {
     let repo = evolving_repo(40);
     repo.git(&["repack", "-a", "-d", "-f", "-q"]);
     let git = Repository::open(repo.root()).unwrap();
     let store = PackStore::open(git.path());
     let oids = all_blobs(&repo);
-    let (got, rest) = bulk(&store, &oids, 100);
+    let sizes: Vec<u64> = oids.iter().map(|o| git.find_blob(*o).unwrap().size() as u64).collect();
+    let mut sorted = sizes.clone();
+    sorted.sort_unstable();
+    let limit = sorted[sorted.len() / 2];
+    let (got, rest) = bulk(&store, &oids, limit);
     assert!(rest.is_empty());
-    for (i, oid) in oids.iter().enumerate() {
-        let size = git.find_blob(*oid).unwrap().size() as u64;
-        if size > 100 {
-            // a blob that is also some other blob's delta base is built anyway
-            assert!(matches!(got[&i], Err(n) if n == size) || got[&i].is_ok(), "blob {oid}");
+    for (i, size) in sizes.iter().enumerate() {
+        match &got[&i] {
+            Err(n) => assert!(n == size && *size > limit, "{n} vs {size}"),
+            Ok(content) => assert!(content.len() as u64 == *size && *size <= limit),
         }
     }
-    assert!(got.values().any(|v| v.is_err()), "some leaf was reported as too large");
+    assert!(got.values().any(Result::is_ok) && got.values().any(Result::is_err));
 }
 
 #[test]
@@ -187,4 +190,28 @@ fn a_damaged_pack_is_handed_back_and_the_scan_fails_closed() {
     }
     let out = repo.warden(&["scan", "--history"]);
     assert_eq!(out.code, Some(2), "{out}");
+}
+
+#[test]
+fn a_large_staged_set_of_packed_blobs_is_scanned_in_bulk() {
+    let repo = TestRepo::new();
+    for n in 0..80 {
+        let body = match n {
+            5 | 41 | 79 => crate::support_history::secret_line(n),
+            _ => format!("export const value{n} = {n};\n"),
+        };
+        repo.write(format!("src/m{n:02}.ts"), body);
+    }
+    repo.stage_all().commit("files");
+    repo.git(&["gc", "-q"]);
+    // an orphan branch stages every (packed) file again, with no HEAD to compare against
+    repo.git(&["checkout", "-q", "--orphan", "fresh"]);
+    let out = repo.warden(&["scan", "--staged", "-f", "json"]);
+    assert_eq!(out.code, Some(1), "{out}");
+    let v = out.json();
+    let mut paths: Vec<_> =
+        v["findings"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+    paths.sort();
+    assert_eq!(paths, ["src/m05.ts", "src/m41.ts", "src/m79.ts"]);
+    assert_eq!(v["stats"]["blobs"], 80, "{out}");
 }

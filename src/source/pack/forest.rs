@@ -111,7 +111,7 @@ impl<'s> Forest<'s> {
     /// Hands `content` (node `n`) to its requests, then rebuilds its children from it.
     fn descend(&self, mut n: usize, mut content: Vec<u8>, job: &Job<'_>) {
         loop {
-            self.emit(n, Blob::Bytes(&content), job);
+            self.emit(n, &content, job);
             match self.nodes[n].children.as_slice() {
                 [] => return,
                 [only] => match self.child(&content, *only, job) {
@@ -161,7 +161,13 @@ impl<'s> Forest<'s> {
         false
     }
 
-    fn emit(&self, n: usize, blob: Blob<'_>, job: &Job<'_>) {
+    /// Hands a built object to its requests (as too large when it is over the limit: a
+    /// base of other objects is built even then).
+    fn emit(&self, n: usize, content: &[u8], job: &Job<'_>) {
+        let blob = match content.len() as u64 {
+            size if size > job.max_size => Blob::TooLarge(size),
+            _ => Blob::Bytes(content),
+        };
         for &i in &self.nodes[n].wanted {
             (job.visit)(i, blob);
             job.done[i].store(true, Ordering::Relaxed);
