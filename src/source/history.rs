@@ -6,15 +6,14 @@
 //! are read later through [`HistoryReader`] (in bulk from the packs).
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result};
 use git2::{ObjectType, Oid, Repository, Sort};
 
-use super::pack::{Blob, PackStore};
+use super::pack::Blob;
+use super::staged::GitReader;
 use super::{BlobReader, BlobRef, Item, LineScope};
-use crate::git;
 use crate::progress::Counters;
 
 /// Which refs a history scan starts from.
@@ -162,45 +161,32 @@ impl WalkState {
     }
 }
 
-/// Reads history blobs (in bulk from the packs, else one repository handle per thread) and
-/// counts them as it goes.
+/// Reads history blobs through a [`GitReader`] and counts them as it goes.
 pub struct HistoryReader<'c> {
-    git_dir: PathBuf,
-    packs: PackStore,
+    inner: GitReader,
     counters: &'c Counters,
 }
 
 impl<'c> HistoryReader<'c> {
     /// A reader over `repo` that adds to `counters`.
     pub fn new(repo: &Repository, counters: &'c Counters) -> Self {
-        let packs = PackStore::open(repo.commondir());
-        HistoryReader { git_dir: repo.path().to_path_buf(), packs, counters }
-    }
-}
-
-fn oid(item: &Item) -> Result<Oid, String> {
-    match item.blob {
-        BlobRef::Git(oid) => Ok(oid),
-        BlobRef::File(_) => Err("not a git item".into()),
+        HistoryReader { inner: GitReader::new(repo), counters }
     }
 }
 
 impl BlobReader for HistoryReader<'_> {
     fn size(&self, item: &Item) -> Result<u64, String> {
-        let id = oid(item)?;
         // Every blob is sized first (skipped and failed ones never reach `read`): count here.
         self.counters.objects.fetch_add(1, Ordering::Relaxed);
-        git::with_repo(&self.git_dir, |r| git::blob_size(r, id))
+        self.inner.size(item)
     }
     fn read(&self, item: &Item) -> Result<Vec<u8>, String> {
-        let id = oid(item)?;
-        let bytes = git::with_repo(&self.git_dir, |r| git::blob_bytes(r, id))?;
+        let bytes = self.inner.read(item)?;
         self.counters.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         Ok(bytes)
     }
     fn added_lines(&self, old: Oid, item: &Item) -> Result<Vec<u32>, String> {
-        let id = oid(item)?;
-        git::with_repo(&self.git_dir, |r| git::added_lines(r, old, id))
+        self.inner.added_lines(old, item)
     }
     fn read_many(
         &self,
@@ -215,6 +201,6 @@ impl BlobReader for HistoryReader<'_> {
             }
             visit(i, blob);
         };
-        super::read_packed(&self.packs, items, max_size, &counted)
+        self.inner.read_many(items, max_size, &counted)
     }
 }
