@@ -102,11 +102,11 @@ fn base64_values(text: &[u8], out: &mut Vec<Derived>) {
     while let Some((start, end)) = next_long_run(text, from) {
         from = end;
         let Some(pos) = key_before(text, start) else { continue };
-        if let Some((run_start, decoded)) = base64_value(text, pos + 1) {
+        if let Some(decoded) = decode_run(text, start, end) {
             let line_start = memchr::memrchr(b'\n', &text[..pos]).map_or(0, |i| i + 1);
-            let mut derived = text[line_start..run_start].to_vec();
+            let mut derived = text[line_start..start].to_vec();
             derived.extend_from_slice(&decoded);
-            out.push(Derived { text: derived, origin: run_start, layer: "base64" });
+            out.push(Derived { text: derived, origin: start, layer: "base64" });
             if out.len() >= MAX_DERIVED {
                 return;
             }
@@ -165,7 +165,7 @@ fn all_b64(word: &[u8]) -> bool {
 }
 
 /// The ':' or '=' a value starting at `start` belongs to (one optional quote and any
-/// spaces before it), as `base64_value` would skip them forward.
+/// spaces before it).
 fn key_before(text: &[u8], start: usize) -> Option<usize> {
     let mut i = start;
     if i > 0 && matches!(text[i - 1], b'"' | b'\'') {
@@ -254,35 +254,20 @@ fn is_b64(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'+' || b == b'/'
 }
 
-/// A base64 value starting at `from` (after optional spaces and one quote), decoded to
-/// printable text: (run start, decoded bytes).
-fn base64_value(line: &[u8], from: usize) -> Option<(usize, Vec<u8>)> {
-    let mut start = from;
-    while start < line.len() && line[start] == b' ' {
-        start += 1;
-    }
-    if start < line.len() && matches!(line[start], b'"' | b'\'') {
-        start += 1;
-    }
-    if start >= line.len() {
-        return None;
-    }
-    // NOTE: most ':' and '=' in code are followed by short tokens: reject before counting.
-    if !line.get(start + MIN_B64 - 1).is_some_and(|&b| is_b64(b)) || !is_b64(line[start]) {
-        return None;
-    }
-    let len = line[start..].iter().take_while(|&&b| is_b64(b)).count();
-    let mut end = start + len;
-    while end < line.len() && end - start - len < 2 && line[end] == b'=' {
+/// The maximal base64 run `start..run_end` (with up to two `=` of padding after it)
+/// decoded to printable text.
+fn decode_run(text: &[u8], start: usize, run_end: usize) -> Option<Vec<u8>> {
+    let len = run_end - start;
+    let mut end = run_end;
+    while end < text.len() && end - run_end < 2 && text[end] == b'=' {
         end += 1;
     }
-    let boundary = end == line.len() || !line[end].is_ascii_alphanumeric() && line[end] != b'_';
-    if !(MIN_B64..=MAX_B64).contains(&len) || !boundary || !looks_encoded(&line[start..start + len])
-    {
+    let boundary = end == text.len() || !text[end].is_ascii_alphanumeric() && text[end] != b'_';
+    if !(MIN_B64..=MAX_B64).contains(&len) || !boundary || !looks_encoded(&text[start..run_end]) {
         return None;
     }
-    let decoded = STANDARD.decode(pad(&line[start..end])).ok()?;
-    printable(&decoded).then_some((start, decoded))
+    let decoded = STANDARD.decode(pad(&text[start..end])).ok()?;
+    printable(&decoded).then_some(decoded)
 }
 
 /// Mixed case and a digit: base64 of text, not a word or a hex digest. JWT segments and
@@ -351,11 +336,25 @@ mod tests {
         }
     }
 
+    /// The value start after a ':' or '=' at `pos` (spaces, then one optional quote) and
+    /// that run decoded, as the layer was first written.
+    fn base64_value(text: &[u8], pos: usize) -> Option<(usize, Vec<u8>)> {
+        let mut start = pos + 1;
+        while text.get(start) == Some(&b' ') {
+            start += 1;
+        }
+        if matches!(text.get(start), Some(b'"' | b'\'')) {
+            start += 1;
+        }
+        let len = text.get(start..)?.iter().take_while(|&&b| is_b64(b)).count();
+        Some((start, decode_run(text, start, start + len)?))
+    }
+
     /// The layer as it was first written: every ':' and '=' tried as a value position.
     fn base64_values_reference(text: &[u8]) -> Vec<Derived> {
         let mut out = Vec::new();
         for pos in memchr::memchr2_iter(b':', b'=', text) {
-            if let Some((run_start, decoded)) = base64_value(text, pos + 1) {
+            if let Some((run_start, decoded)) = base64_value(text, pos) {
                 let line_start = memchr::memrchr(b'\n', &text[..pos]).map_or(0, |i| i + 1);
                 let mut derived = text[line_start..run_start].to_vec();
                 derived.extend_from_slice(&decoded);
