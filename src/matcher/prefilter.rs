@@ -95,13 +95,7 @@ impl Prefilter {
             self.scan_from(haystack, 0, 0, start, out);
             return;
         }
-        let chunk = haystack.len() / STREAMS;
-        let lead = self.max_len.saturating_sub(1);
-        let bounds: [Bounds; STREAMS] = std::array::from_fn(|s| {
-            let lo = s * chunk;
-            let hi = if s + 1 == STREAMS { haystack.len() } else { lo + chunk };
-            Bounds { walk_from: lo.saturating_sub(lead), report_after: lo, hi }
-        });
+        let bounds = self.split(haystack.len());
         let steps = bounds.iter().map(|b| b.hi - b.walk_from).min().unwrap_or(0);
         let mut bufs: [Vec<Hit>; STREAMS] = Default::default();
         bufs[0] = std::mem::take(out);
@@ -115,6 +109,17 @@ impl Prefilter {
         for mut buf in rest {
             out.append(&mut buf);
         }
+    }
+
+    /// The `STREAMS` chunks of a haystack of `len` bytes, each with its lead-in.
+    fn split(&self, len: usize) -> [Bounds; STREAMS] {
+        let chunk = len / STREAMS;
+        let lead = self.max_len.saturating_sub(1);
+        std::array::from_fn(|s| {
+            let lo = s * chunk;
+            let hi = if s + 1 == STREAMS { len } else { lo + chunk };
+            Bounds { walk_from: lo.saturating_sub(lead), report_after: lo, hi }
+        })
     }
 
     /// Walks the first `steps` bytes of every chunk, one byte of each per round, pushing
