@@ -1,4 +1,5 @@
-//! Matcher throughput (bytes/s) on a fixed, seeded corpus of source-like text.
+//! Matcher (and decoding-layer) throughput (bytes/s) on a fixed, seeded corpus of
+//! source-like text.
 //!
 //! The corpus (about 4 MiB) is generated at run time with the crate's seeded generator: code
 //! lines, config lines, keyword-bearing lines that hold no secret (environment lookups,
@@ -13,6 +14,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use warden::decoding::derive;
 use warden::matcher::prefilter::{Hit, Prefilter};
 use warden::matcher::{MatcherBuilder, RawMatch, Scratch, Status};
 use warden::rules::template::{expand, Rng};
@@ -254,6 +256,15 @@ fn bench_matcher(c: &mut Criterion) {
             prefilter.scan(black_box(&hay), &mut hits);
             black_box(hits.len())
         })
+    });
+    g.finish();
+
+    // The decoding layers run on every blob too; 16 KiB pieces stand in for blobs.
+    let mut g = c.benchmark_group("decoding");
+    g.sample_size(20);
+    g.throughput(Throughput::Bytes(hay.len() as u64));
+    g.bench_function("derive", |b| {
+        b.iter(|| hay.chunks(16 << 10).map(|blob| derive(black_box(blob)).len()).sum::<usize>())
     });
     g.finish();
 
