@@ -39,8 +39,9 @@ pub(super) fn run_history(
     finish(&scanned, out)
 }
 
-/// Items per batch handed from the walk to the scanners: large enough to keep pack order
-/// (and libgit2's delta-base cache) effective, small enough to start scanning early.
+/// Items per batch handed from the walk to the scanners: large enough that a batch's delta
+/// chains share most of their bases (each batch is read as one delta forest), small
+/// enough to start scanning early.
 const BATCH: usize = 8192;
 
 fn history_scan(cwd: &Path, out: &OutputSettings, refs: &RefSelection) -> Result<Scanned> {
@@ -80,7 +81,7 @@ fn history_scan(cwd: &Path, out: &OutputSettings, refs: &RefSelection) -> Result
     Ok(scanned)
 }
 
-/// Runs the walk on its own thread and scans its batches (in pack order) as they arrive.
+/// Runs the walk on its own thread and scans its batches (read in bulk) as they arrive.
 fn walk_and_scan(
     repo: &Repository,
     refs: &RefSelection,
