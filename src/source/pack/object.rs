@@ -81,10 +81,17 @@ thread_local! {
     static INFLATER: RefCell<Decompress> = RefCell::new(Decompress::new(true));
 }
 
+/// zlib never expands data more than ~1032 times: a declared size beyond that (plus slack)
+/// for the bytes left in the pack is a damaged or hostile header, not an allocation to make.
+const MAX_RATIO: usize = 1100;
+
 /// Inflates the zlib stream at `data` of `pack`, which must hold exactly `size` bytes.
 pub fn inflate(pack: &[u8], data: usize, size: u64) -> Result<Vec<u8>, String> {
-    let size = usize::try_from(size).map_err(|_| "object too large")?;
     let input = pack.get(data..).ok_or("object data past the end of the pack")?;
+    let size = usize::try_from(size)
+        .ok()
+        .filter(|&s| s <= input.len().saturating_mul(MAX_RATIO).saturating_add(1024))
+        .ok_or("object size is larger than its data could hold")?;
     let mut out = Vec::with_capacity(size);
     INFLATER.with(|cell| {
         let mut z = cell.borrow_mut();
@@ -107,7 +114,12 @@ pub fn apply_delta(base: &[u8], delta: &[u8]) -> Result<Vec<u8>, String> {
     if src_size != base.len() as u64 {
         return Err("delta base size mismatch".into());
     }
-    let dst_size = usize::try_from(dst_size).map_err(|_| "delta result too large")?;
+    // NOTE: each instruction byte yields at most 0xffffff bytes (a copy) or 127 (an insert).
+    let most = delta.len().saturating_mul(0xff_ffff);
+    let dst_size = usize::try_from(dst_size)
+        .ok()
+        .filter(|&s| s <= most)
+        .ok_or("delta result larger than its instructions could build")?;
     let mut out = Vec::with_capacity(dst_size);
     while at < delta.len() {
         let op = delta[at];
@@ -202,6 +214,12 @@ mod tests {
         {
             assert!(apply_delta(base, d).is_err(), "{d:?}");
         }
+    }
+
+    #[test]
+    fn absurd_sizes_are_errors_not_allocations() {
+        assert!(inflate(&[0x78, 0x9c, 0x03, 0x00], 0, 1 << 60).is_err());
+        assert!(apply_delta(b"abc", &[3, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x91, 0, 3]).is_err());
     }
 
     #[test]
