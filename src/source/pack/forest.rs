@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use super::object::{self, Header, Kind};
 use super::{Blob, Loc, PackStore};
+use crate::timing::{self, Counter};
 
 /// Chains longer than this (git's default depth is 50, `--aggressive` 250) are left to
 /// the caller's one-by-one reader; it also bounds recursion.
@@ -134,11 +135,12 @@ impl<'s> Forest<'s> {
     fn child(&self, base: &[u8], c: usize, job: &Job<'_>) -> Option<Vec<u8>> {
         let node = &self.nodes[c];
         let data = self.store.data(node.loc.pack);
-        let built = object::inflate(data, node.header.data, node.header.size).and_then(|delta| {
-            match object::delta_result_size(&delta) {
-                Ok(size) if self.leaf_too_large(node, size, job) => Ok(None),
-                _ => object::apply_delta(base, &delta).map(Some),
-            }
+        let inflated = timing::count(Counter::Read, || {
+            object::inflate(data, node.header.data, node.header.size)
+        });
+        let built = inflated.and_then(|delta| match object::delta_result_size(&delta) {
+            Ok(size) if self.leaf_too_large(node, size, job) => Ok(None),
+            _ => timing::count(Counter::Read, || object::apply_delta(base, &delta)).map(Some),
         });
         match built {
             Ok(content) => content,

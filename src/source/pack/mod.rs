@@ -16,6 +16,7 @@ use std::sync::Mutex;
 
 use git2::Oid;
 
+use crate::timing::{self, Counter};
 use index::PackIndex;
 use map::Mapped;
 
@@ -98,11 +99,13 @@ impl PackStore {
     ) -> Vec<usize> {
         let mut forest = forest::Forest::new(self);
         let mut rest = Vec::new();
-        for (i, oid) in oids.iter().enumerate() {
-            if !self.locate(*oid).is_some_and(|loc| forest.want(i, loc)) {
-                rest.push(i);
+        timing::count(Counter::Read, || {
+            for (i, oid) in oids.iter().enumerate() {
+                if !self.locate(*oid).is_some_and(|loc| forest.want(i, loc)) {
+                    rest.push(i);
+                }
             }
-        }
+        });
         let job = forest::Job {
             max_size,
             visit,
