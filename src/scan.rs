@@ -11,7 +11,7 @@ use crate::content::{self, Content};
 use crate::decoding;
 use crate::finding::{self, Finding, Secret};
 use crate::matcher::{Matcher, RawMatch, Scratch, Status};
-use crate::source::pack::Blob;
+use crate::source::odb::Blob;
 use crate::source::{BlobReader, Item, LineScope};
 use crate::timing::{self, Counter};
 

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use anyhow::{Context, Result};
 use git2::{ObjectType, Oid, Repository, Sort};
 
-use super::pack::Blob;
+use super::odb::Blob;
 use super::staged::GitReader;
 use super::{BlobReader, BlobRef, Item, LineScope};
 use crate::progress::Counters;

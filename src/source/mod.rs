@@ -2,12 +2,12 @@
 //! lines count) and a [`BlobReader`] that loads them; scanning never knows which source
 //! it is reading. Sources: the staged index ([`staged`]), a directory tree ([`dir`]), the
 //! whole history ([`history`]) and a commit range ([`range`]); [`provenance`] describes the
-//! commits behind findings. Large reads of packed blobs go through [`pack`].
+//! commits behind findings. Large reads of packed blobs go through [`odb`].
 
 pub mod dir;
 pub mod history;
 pub mod index_file;
-pub mod pack;
+pub mod odb;
 pub mod provenance;
 pub mod range;
 pub mod staged;
@@ -72,14 +72,14 @@ pub trait BlobReader: Sync {
     /// 1-based numbers of the lines of `item` added relative to the blob `old` (sorted).
     fn added_lines(&self, old: git2::Oid, item: &Item) -> Result<Vec<u32>, String>;
     /// Reads many items at once, calling `visit(i, blob)` for each `items[i]` it serves
-    /// (from any thread, in any order; blobs over `max_size` as [`pack::Blob::TooLarge`]);
+    /// (from any thread, in any order; blobs over `max_size` as [`odb::Blob::TooLarge`]);
     /// returns the indices it did not serve, which the caller reads one by one.
     /// By default it serves none.
     fn read_many(
         &self,
         items: &[&Item],
         max_size: u64,
-        visit: &(dyn Fn(usize, pack::Blob<'_>) + Sync),
+        visit: &(dyn Fn(usize, odb::Blob<'_>) + Sync),
     ) -> Vec<usize> {
         let _ = (max_size, visit);
         (0..items.len()).collect()
@@ -89,10 +89,10 @@ pub trait BlobReader: Sync {
 /// [`BlobReader::read_many`] for git items from the packs of `store`; file items and
 /// objects the store does not serve are returned.
 pub fn read_packed(
-    store: &pack::PackStore,
+    store: &odb::ObjectStore,
     items: &[&Item],
     max_size: u64,
-    visit: &(dyn Fn(usize, pack::Blob<'_>) + Sync),
+    visit: &(dyn Fn(usize, odb::Blob<'_>) + Sync),
 ) -> Vec<usize> {
     let mut rest = Vec::new();
     let mut git = Vec::with_capacity(items.len());

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Repository};
 
 use super::index_file::{self, Change};
-use super::pack::{Blob, PackStore};
+use super::odb::{Blob, ObjectStore};
 use super::{BlobReader, BlobRef, Item, LineScope};
 use crate::git;
 use crate::timing::Phases;
@@ -178,7 +178,7 @@ pub struct GitReader {
     git_dir: PathBuf,
     /// Where the objects live (the main git dir of a linked worktree).
     common_dir: PathBuf,
-    packs: OnceLock<PackStore>,
+    packs: OnceLock<ObjectStore>,
 }
 
 impl GitReader {
@@ -218,7 +218,7 @@ impl BlobReader for GitReader {
         max_size: u64,
         visit: &(dyn Fn(usize, Blob<'_>) + Sync),
     ) -> Vec<usize> {
-        let store = self.packs.get_or_init(|| PackStore::open(&self.common_dir));
+        let store = self.packs.get_or_init(|| ObjectStore::open(&self.common_dir));
         super::read_packed(store, items, max_size, visit)
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use git2::{Oid, Repository};
 use warden::rules::template::Rng;
-use warden::source::pack::{Blob, PackStore};
+use warden::source::odb::{Blob, ObjectStore};
 
 use crate::support::TestRepo;
 
@@ -61,7 +61,7 @@ fn all_blobs(repo: &TestRepo) -> Vec<Oid> {
 type Served = HashMap<usize, Result<Vec<u8>, u64>>;
 
 /// Reads `oids` in bulk; returns what was served and the indices handed back.
-fn bulk(store: &PackStore, oids: &[Oid], max: u64) -> (Served, Vec<usize>) {
+fn bulk(store: &ObjectStore, oids: &[Oid], max: u64) -> (Served, Vec<usize>) {
     let got = Mutex::new(HashMap::new());
     let rest = store.read_many(oids, max, &|i, blob| {
         let v = match blob {
@@ -95,7 +95,7 @@ fn check_against_libgit2(repo: &TestRepo, min_blobs: usize) {
     assert!(blobs.len() >= min_blobs, "only {} blobs", blobs.len());
     let mut oids = blobs.clone();
     oids.push(blobs[3]); // asked twice: served twice
-    let store = PackStore::open(git.path());
+    let store = ObjectStore::open(git.path());
     assert_eq!(store.packs(), 1);
     let (got, rest) = bulk(&store, &oids, u64::MAX);
     assert!(rest.is_empty(), "not served: {rest:?}");
@@ -121,17 +121,18 @@ fn ref_deltas_read_back_exactly() {
 }
 
 #[test]
-fn loose_and_unknown_objects_are_handed_back() {
+fn packed_and_loose_are_served_unknown_objects_handed_back() {
     let repo = evolving_repo(30);
     repo.git(&["repack", "-a", "-d", "-q"]);
     repo.write("loose.txt", "not packed yet\n");
     let loose = repo.git(&["hash-object", "-w", "loose.txt"]);
     let git = Repository::open(repo.root()).unwrap();
-    let store = PackStore::open(git.path());
+    let store = ObjectStore::open(git.path());
     let packed = all_blobs(&repo)[0];
     let oids = [Oid::from_str(loose.trim()).unwrap(), packed, Oid::from_bytes(&[7; 20]).unwrap()];
     let (got, rest) = bulk(&store, &oids, u64::MAX);
-    assert_eq!(rest, vec![0, 2]);
+    assert_eq!(rest, vec![2]);
+    assert_eq!(got[&0].as_deref().ok(), Some(&b"not packed yet\n"[..]));
     assert!(got[&1].is_ok());
 }
 
@@ -140,7 +141,7 @@ fn blobs_over_the_size_limit_are_reported_as_such() {
     let repo = evolving_repo(40);
     repo.git(&["repack", "-a", "-d", "-f", "-q"]);
     let git = Repository::open(repo.root()).unwrap();
-    let store = PackStore::open(git.path());
+    let store = ObjectStore::open(git.path());
     let oids = all_blobs(&repo);
     let sizes: Vec<u64> = oids.iter().map(|o| git.find_blob(*o).unwrap().size() as u64).collect();
     let mut sorted = sizes.clone();
@@ -178,7 +179,7 @@ fn a_damaged_pack_is_handed_back_and_the_scan_fails_closed() {
     perms.set_readonly(false);
     std::fs::set_permissions(&pack, perms).unwrap();
     std::fs::write(&pack, &bytes).unwrap();
-    let store = PackStore::open(git.path());
+    let store = ObjectStore::open(git.path());
     let oids = all_blobs(&repo);
     let (got, rest) = bulk(&store, &oids, u64::MAX);
     assert!(!rest.is_empty(), "the damage went unnoticed");
@@ -248,7 +249,7 @@ fn random_damage_never_panics_and_never_serves_wrong_bytes() {
         }
         std::fs::write(dir.join(pack.file_name().unwrap()), &p).unwrap();
         std::fs::write(dir.join(idx.file_name().unwrap()), &x).unwrap();
-        let store = PackStore::open(&copy);
+        let store = ObjectStore::open(&copy);
         let (got, _) = bulk(&store, &oids, u64::MAX);
         for (i, v) in got {
             if let Ok(content) = v {
@@ -257,4 +258,49 @@ fn random_damage_never_panics_and_never_serves_wrong_bytes() {
             }
         }
     }
+}
+
+#[test]
+fn loose_blobs_are_read_in_bulk_and_match_libgit2() {
+    let repo = TestRepo::new();
+    let mut rng = Rng::new(5);
+    let mut oids = Vec::new();
+    for n in 0..40 {
+        let body = match n {
+            0 => String::new(),
+            1 => "x".repeat(200_000),
+            _ => {
+                let len = rng.range(1, 5000);
+                rng.string(ALNUM, len)
+            }
+        };
+        repo.write(format!("f{n}"), &body);
+        let oid = repo.git(&["hash-object", "-w", &format!("f{n}")]);
+        oids.push(Oid::from_str(oid.trim()).unwrap());
+    }
+    let git = Repository::open(repo.root()).unwrap();
+    let store = ObjectStore::open(git.path());
+    let (got, rest) = bulk(&store, &oids, 100_000);
+    assert!(rest.is_empty(), "{rest:?}");
+    for (i, oid) in oids.iter().enumerate() {
+        let want = git.find_blob(*oid).unwrap().content().to_vec();
+        match &got[&i] {
+            Ok(content) => assert_eq!(content, &want, "blob {i}"),
+            Err(size) => assert_eq!((*size, i), (200_000, 1)),
+        }
+    }
+    // a loose object that is not a blob, and a damaged loose file, are handed back
+    let tree = Oid::from_str(repo.git(&["write-tree"]).trim()).unwrap();
+    let hex = oids[2].to_string();
+    let file = repo.path(format!(".git/objects/{}/{}", &hex[..2], &hex[2..]));
+    let mut perms = std::fs::metadata(&file).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&file, perms).unwrap();
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 6;
+    bytes[last] ^= 0xff;
+    std::fs::write(&file, bytes).unwrap();
+    let (_, rest) = bulk(&store, &[tree, oids[2], oids[3]], u64::MAX);
+    assert_eq!(rest, vec![0, 1]);
 }

@@ -1,23 +1,27 @@
-//! Reading blobs straight from a repository's packfiles, many at a time. Each pack and its
-//! `.idx` are memory-mapped; requested objects are located through the indexes and
-//! resolved together ([`forest`]), so shared delta bases are inflated once (zlib-rs). Used
-//! for large reads (history, big staged sets); anything it cannot serve — loose objects,
-//! alternates, unusual or damaged packs — is handed back to the caller, which reads it
-//! through libgit2. Knows nothing of scanning.
+//! Reading blobs straight from a repository's object database, many at a time, inflated
+//! with zlib-rs. Packs and their `.idx` are memory-mapped; packed objects are located
+//! through the indexes and resolved together ([`forest`]), so shared delta bases are
+//! inflated once. Loose objects (what `git add` writes) are read whole, in parallel
+//! ([`loose`]). Used for large reads (history, big staged sets, ranges); anything it cannot
+//! serve — alternates, unusual or damaged objects — is handed back to the caller, which
+//! reads it through libgit2. Knows nothing of scanning.
 
 mod forest;
 mod index;
+mod loose;
 mod map;
 mod object;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
 use git2::Oid;
+use rayon::prelude::*;
 
 use crate::timing::{self, Counter};
 use index::PackIndex;
+use loose::Loose;
 use map::Mapped;
 
 /// Where an object sits: pack number and byte offset.
@@ -43,15 +47,16 @@ struct Pack {
     data: Mapped,
 }
 
-/// The mapped packs of one repository.
-pub struct PackStore {
+/// The mapped packs and the loose objects of one repository.
+pub struct ObjectStore {
     packs: Vec<Pack>,
+    objects: PathBuf,
 }
 
-impl PackStore {
+impl ObjectStore {
     /// Maps every `objects/pack/*.idx` under `git_dir` with its `.pack` (pairs that cannot
     /// be read are left out: their objects go back to the caller).
-    pub fn open(git_dir: &Path) -> PackStore {
+    pub fn open(git_dir: &Path) -> ObjectStore {
         let dir = git_dir.join("objects").join("pack");
         let mut names: Vec<_> = std::fs::read_dir(&dir)
             .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
@@ -63,7 +68,7 @@ impl PackStore {
             let data = Mapped::open(&idx.with_extension("pack")).ok()?;
             data.bytes().starts_with(b"PACK").then_some(Pack { index, data })
         });
-        PackStore { packs: packs.collect() }
+        ObjectStore { packs: packs.collect(), objects: git_dir.join("objects") }
     }
 
     /// Number of packs mapped.
@@ -98,11 +103,11 @@ impl PackStore {
         visit: &(dyn Fn(usize, Blob<'_>) + Sync),
     ) -> Vec<usize> {
         let mut forest = forest::Forest::new(self);
-        let mut rest = Vec::new();
+        let mut unpacked = Vec::new();
         timing::count(Counter::Read, || {
             for (i, oid) in oids.iter().enumerate() {
                 if !self.locate(*oid).is_some_and(|loc| forest.want(i, loc)) {
-                    rest.push(i);
+                    unpacked.push(i);
                 }
             }
         });
@@ -110,15 +115,43 @@ impl PackStore {
             max_size,
             visit,
             done: oids.iter().map(|_| AtomicBool::new(false)).collect(),
-            failed: Mutex::new(rest),
+            failed: Mutex::new(Vec::new()),
         };
-        forest.resolve(&job);
+        let (not_loose, ()) = rayon::join(
+            || self.read_loose(oids, &unpacked, max_size, visit),
+            || forest.resolve(&job),
+        );
         let mut rest = job.failed.into_inner().expect("failed list");
+        rest.extend(not_loose);
         // NOTE: a failure inside a subtree may come after some of its objects were served;
         // give back only what was not.
         rest.retain(|&i| !job.done[i].load(std::sync::atomic::Ordering::Relaxed));
         rest.sort_unstable();
         rest.dedup();
         rest
+    }
+
+    /// Reads the requests `which` as loose objects, in parallel; returns those that are not.
+    fn read_loose(
+        &self,
+        oids: &[Oid],
+        which: &[usize],
+        max_size: u64,
+        visit: &(dyn Fn(usize, Blob<'_>) + Sync),
+    ) -> Vec<usize> {
+        let one = |&i: &usize| {
+            let read =
+                timing::count(Counter::Read, || loose::read(&self.objects, oids[i], max_size));
+            match read {
+                Some(Loose::Bytes(b)) => visit(i, Blob::Bytes(&b)),
+                Some(Loose::TooLarge(n)) => visit(i, Blob::TooLarge(n)),
+                None => return Some(i),
+            }
+            None
+        };
+        if which.len() < 2 {
+            return which.iter().filter_map(one).collect();
+        }
+        which.par_iter().filter_map(one).collect()
     }
 }

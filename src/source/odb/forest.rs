@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use rayon::prelude::*;
 
 use super::object::{self, Header, Kind};
-use super::{Blob, Loc, PackStore};
+use super::{Blob, Loc, ObjectStore};
 use crate::timing::{self, Counter};
 
 /// Chains longer than this (git's default depth is 50, `--aggressive` 250) are left to
@@ -28,7 +28,7 @@ struct Node {
 
 /// The forest of the requested objects' delta chains.
 pub(super) struct Forest<'s> {
-    store: &'s PackStore,
+    store: &'s ObjectStore,
     nodes: Vec<Node>,
     roots: Vec<usize>,
     at: HashMap<Loc, usize>,
@@ -43,7 +43,7 @@ pub(super) struct Job<'v> {
 }
 
 impl<'s> Forest<'s> {
-    pub(super) fn new(store: &'s PackStore) -> Self {
+    pub(super) fn new(store: &'s ObjectStore) -> Self {
         Forest { store, nodes: Vec::new(), roots: Vec::new(), at: HashMap::new() }
     }
 
