@@ -166,11 +166,15 @@ fn bulk<'i>(items: &'i [Item], env: &Env<'_>, out: &mut ScanOutput) -> Vec<&'i I
                 scan_bytes(item, &item.display_path(), bytes, env, &mut Scratch::default())
             }
         };
-        parts.lock().expect("scan parts").push(part);
+        parts.lock().expect("scan parts").push((i, part));
     };
     // NOTE: the reader counts its own read time (visits scan, and count as matching).
     let rest = env.reader.read_many(&wanted, env.opts.max_file_size, &visit);
-    out.absorb(parts.into_inner().expect("scan parts"));
+    // NOTE: parts arrive in thread-timing order; item order keeps ties (one path and line
+    // in several commits) in the same order as one-by-one reads, run after run.
+    let mut parts = parts.into_inner().expect("scan parts");
+    parts.sort_unstable_by_key(|(i, _)| *i);
+    out.absorb(parts.into_iter().map(|(_, p)| p));
     rest.into_iter().map(|i| wanted[i]).collect()
 }
 

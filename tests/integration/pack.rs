@@ -304,3 +304,135 @@ fn loose_blobs_are_read_in_bulk_and_match_libgit2() {
     let (_, rest) = bulk(&store, &[tree, oids[2], oids[3]], u64::MAX);
     assert_eq!(rest, vec![0, 1]);
 }
+
+/// Writes a pack (and its index, through `git index-pack`) under `dir/objects/pack`: a chain
+/// of `n` versions, each an offset delta of the one before, and beside each version one
+/// leaf blob that is a delta of it — a forest as deep and as branchy as `n`.
+fn branchy_pack(repo: &TestRepo, dir: &std::path::Path, n: usize) -> Vec<Oid> {
+    let version = |k: usize| format!("{k:08}\n{}\n", "-".repeat(40)).into_bytes();
+    let leaf = |k: usize| format!("L{k:07}\n{}\n", "-".repeat(40)).into_bytes();
+    let insert_delta = |src: usize, dst: &[u8]| {
+        let mut d = vec![src as u8, dst.len() as u8, dst.len() as u8];
+        d.extend_from_slice(dst);
+        d
+    };
+    let mut pack = b"PACK".to_vec();
+    pack.extend_from_slice(&2u32.to_be_bytes());
+    pack.extend_from_slice(&((2 * n) as u32).to_be_bytes());
+    let mut oids = Vec::new();
+    let mut prev_offset = 0usize;
+    let push = pack_object;
+    for k in 0..n {
+        let v = version(k);
+        let at = if k == 0 {
+            push(&mut pack, 3, &v, None)
+        } else {
+            push(&mut pack, 6, &insert_delta(version(k - 1).len(), &v), Some(prev_offset))
+        };
+        push(&mut pack, 6, &insert_delta(v.len(), &leaf(k)), Some(at));
+        prev_offset = at;
+        oids.push(Oid::hash_object(git2::ObjectType::Blob, &v).unwrap());
+        oids.push(Oid::hash_object(git2::ObjectType::Blob, &leaf(k)).unwrap());
+    }
+    let sum = sha1_smol::Sha1::from(&pack).digest().bytes();
+    pack.extend_from_slice(&sum);
+    let packs = dir.join("objects/pack");
+    std::fs::create_dir_all(&packs).unwrap();
+    let file = packs.join("pack-branchy.pack");
+    std::fs::write(&file, &pack).unwrap();
+    repo.git(&["index-pack", file.to_str().unwrap()]);
+    oids
+}
+
+/// Appends one object (type `kind`; an offset delta of the object at `base` when given) to
+/// `pack`; returns its offset.
+fn pack_object(pack: &mut Vec<u8>, kind: u8, data: &[u8], base: Option<usize>) -> usize {
+    use flate2::{write::ZlibEncoder, Compression};
+    let offset = pack.len();
+    let mut size = data.len();
+    let mut byte = (kind << 4) | (size & 0x0f) as u8;
+    size >>= 4;
+    while size > 0 {
+        pack.push(byte | 0x80);
+        byte = (size & 0x7f) as u8;
+        size >>= 7;
+    }
+    pack.push(byte);
+    if let Some(base) = base {
+        // git's offset encoding: big-endian base-128, each continuation byte minus one
+        let mut rel = offset - base;
+        let mut bytes = vec![(rel & 0x7f) as u8];
+        rel >>= 7;
+        while rel > 0 {
+            rel -= 1;
+            bytes.push(0x80 | (rel & 0x7f) as u8);
+            rel >>= 7;
+        }
+        bytes.reverse();
+        pack.extend_from_slice(&bytes);
+    }
+    let mut z = ZlibEncoder::new(Vec::new(), Compression::fast());
+    std::io::Write::write_all(&mut z, data).unwrap();
+    pack.extend_from_slice(&z.finish().unwrap());
+    offset
+}
+
+#[test]
+fn a_deep_branchy_delta_forest_is_walked_without_deep_recursion() {
+    let repo = TestRepo::new();
+    let dir = repo.tmp().join("branchy");
+    let oids = branchy_pack(&repo, &dir, 4000);
+    let store = ObjectStore::open(&dir);
+    // oldest first, as a history walk asks: the deepest objects come first
+    let (got, rest) = bulk(&store, &oids, u64::MAX);
+    assert!(rest.is_empty(), "{} handed back", rest.len());
+    for (i, oid) in oids.iter().enumerate() {
+        let content = got[&i].as_ref().unwrap();
+        assert_eq!(Oid::hash_object(git2::ObjectType::Blob, content).unwrap(), *oid);
+    }
+}
+
+#[test]
+fn packed_trees_and_commits_are_not_served_as_blobs() {
+    let repo = evolving_repo(10);
+    repo.git(&["repack", "-a", "-d", "-q"]);
+    let git = Repository::open(repo.root()).unwrap();
+    let store = ObjectStore::open(git.path());
+    let head = git.head().unwrap().peel_to_commit().unwrap();
+    let blob = all_blobs(&repo)[0];
+    let (got, rest) = bulk(&store, &[head.id(), head.tree_id(), blob], u64::MAX);
+    assert_eq!(rest, vec![0, 1]);
+    assert!(got[&2].is_ok());
+}
+
+#[test]
+fn objects_in_several_packs_are_all_served() {
+    let repo = evolving_repo(30);
+    repo.git(&["repack", "-a", "-d", "-q"]);
+    repo.write("later.txt", "a later blob\n");
+    repo.stage_all().commit("later");
+    repo.git(&["repack", "-d", "-q"]);
+    let git = Repository::open(repo.root()).unwrap();
+    let store = ObjectStore::open(git.path());
+    assert_eq!(store.packs(), 2);
+    let oids = all_blobs(&repo);
+    let (got, rest) = bulk(&store, &oids, u64::MAX);
+    assert!(rest.is_empty());
+    for (i, oid) in oids.iter().enumerate() {
+        assert_eq!(got[&i].as_deref().ok(), Some(git.find_blob(*oid).unwrap().content()));
+    }
+}
+
+#[test]
+fn history_findings_come_in_the_same_order_every_run() {
+    let repo = TestRepo::new();
+    // a key rotated in every commit: many findings tie on path, line and column
+    for c in 0..120u64 {
+        repo.write("app.env", crate::support_history::secret_line(c));
+        repo.stage_all().commit(&format!("rotate {c}"));
+    }
+    let runs: Vec<String> =
+        (0..4).map(|_| repo.warden(&["scan", "--history", "-f", "json"]).stdout).collect();
+    let strip = |s: &str| s.lines().filter(|l| !l.contains("elapsed_ms")).collect::<String>();
+    assert!(runs.iter().all(|r| strip(r) == strip(&runs[0])), "order changed between runs");
+}

@@ -1,12 +1,13 @@
 //! Resolving many objects at once. Every requested object's delta chain is followed to a
 //! whole object; the chains form a forest (a base with its deltas as children). Walking it
 //! depth-first from each root inflates every node exactly once and applies every delta
-//! once, holding only the current path in memory — where reading objects one by one
-//! re-inflates shared bases whenever a cache misses. Subtrees run in parallel (rayon).
+//! once, holding only the bases still needed in memory — where reading objects one by one
+//! re-inflates shared bases whenever a cache misses. Roots, and branches near them, run in
+//! parallel (rayon); the walk itself uses an explicit stack, never deep recursion.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
@@ -14,9 +15,15 @@ use super::object::{self, Header, Kind};
 use super::{Blob, Loc, ObjectStore};
 use crate::timing::{self, Counter};
 
-/// Chains longer than this (git's default depth is 50, `--aggressive` 250) are left to
-/// the caller's one-by-one reader; it also bounds recursion.
-const MAX_DEPTH: usize = 1024;
+/// A chain followed further than this without reaching a whole object (git allows depths
+/// up to 4095) is a cycle of ref deltas in a damaged pack: its requests go back to the
+/// caller.
+const MAX_CHAIN: usize = 1 << 16;
+
+/// Branch points this close to a root hand their subtrees to other threads; deeper ones
+/// are walked on an explicit stack, so no pack, however deep or branchy, deepens the
+/// call stack beyond this many levels.
+const PARALLEL_LEVELS: u32 = 6;
 
 struct Node {
     loc: Loc,
@@ -68,11 +75,14 @@ impl<'s> Forest<'s> {
             }
             let header = object::header(self.store.data(cur.pack), cur.offset).ok()?;
             chain.push((cur, header));
-            if chain.len() > MAX_DEPTH {
+            if chain.len() > MAX_CHAIN {
                 return None;
             }
             cur = match header.kind {
-                Kind::Whole => break None,
+                // NOTE: only blobs are served; a tree or commit asked for as a blob goes back
+                // to libgit2, which reports the type mismatch.
+                Kind::Whole(object::BLOB) => break None,
+                Kind::Whole(_) => return None,
                 Kind::OfsDelta(base) => Loc { pack: cur.pack, offset: base },
                 Kind::RefDelta(id) => self.store.locate_raw(&id)?,
             };
@@ -98,37 +108,59 @@ impl<'s> Forest<'s> {
             if self.leaf_too_large(node, node.header.size, job) {
                 return;
             }
-            match object::inflate(
-                self.store.data(node.loc.pack),
-                node.header.data,
-                node.header.size,
-            ) {
-                Ok(content) => self.descend(r, content, job),
+            let data = self.store.data(node.loc.pack);
+            let inflated = timing::count(Counter::Read, || {
+                object::inflate(data, node.header.data, node.header.size)
+            });
+            match inflated {
+                Ok(content) => self.descend(r, content, job, PARALLEL_LEVELS),
                 Err(_) => self.fail(r, job),
             }
         });
     }
 
-    /// Hands `content` (node `n`) to its requests, then rebuilds its children from it.
-    fn descend(&self, mut n: usize, mut content: Vec<u8>, job: &Job<'_>) {
-        loop {
-            self.emit(n, &content, job);
-            match self.nodes[n].children.as_slice() {
-                [] => return,
-                [only] => match self.child(&content, *only, job) {
-                    Some(c) => (n, content) = (*only, c),
-                    None => return,
-                },
-                many => {
-                    many.par_iter().for_each(|&c| {
-                        if let Some(cc) = self.child(&content, c, job) {
-                            self.descend(c, cc, job);
-                        }
-                    });
-                    return;
-                }
+    /// Emits node `n` (built as `content`) and everything below it, depth-first on an
+    /// explicit stack; `levels` more branch points may still split across threads.
+    fn descend(&self, n: usize, content: Vec<u8>, job: &Job<'_>, levels: u32) {
+        let mut stack: Vec<(usize, Arc<Vec<u8>>)> = Vec::new();
+        self.built(n, content, &mut stack, job, levels);
+        while let Some((c, base)) = stack.pop() {
+            let built = self.child(&base, c, job);
+            drop(base);
+            if let Some(content) = built {
+                self.built(c, content, &mut stack, job, levels);
             }
         }
+    }
+
+    /// Hands node `n`'s content to its requests, builds its leaf children at once, and
+    /// schedules the others: on other threads near the root, else on `stack`.
+    fn built(
+        &self,
+        n: usize,
+        content: Vec<u8>,
+        stack: &mut Vec<(usize, Arc<Vec<u8>>)>,
+        job: &Job<'_>,
+        levels: u32,
+    ) {
+        self.emit(n, &content, job);
+        let (leaves, inner): (Vec<usize>, Vec<usize>) =
+            self.nodes[n].children.iter().partition(|&&c| self.nodes[c].children.is_empty());
+        for c in leaves {
+            if let Some(leaf) = self.child(&content, c, job) {
+                self.emit(c, &leaf, job);
+            }
+        }
+        if inner.len() > 1 && levels > 0 {
+            inner.par_iter().for_each(|&c| {
+                if let Some(cc) = self.child(&content, c, job) {
+                    self.descend(c, cc, job, levels - 1);
+                }
+            });
+            return;
+        }
+        let shared = Arc::new(content);
+        stack.extend(inner.into_iter().map(|c| (c, Arc::clone(&shared))));
     }
 
     /// Rebuilds child `c` from its base's content (`None`: failed, or emitted as too large).

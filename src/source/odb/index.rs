@@ -23,7 +23,13 @@ impl PackIndex {
             return None;
         }
         let count = be32(b, HEADER - 4) as usize;
-        (b.len() >= HEADER + count * 28).then_some(PackIndex { map, count })
+        (b.len() >= HEADER + count * 28 + 40).then_some(PackIndex { map, count })
+    }
+
+    /// The checksum of the pack this index describes (from the index's trailer).
+    pub fn pack_checksum(&self) -> &[u8] {
+        let b = self.map.bytes();
+        &b[b.len() - 40..b.len() - 20]
     }
 
     fn sha(&self, i: usize) -> &[u8] {

@@ -19,6 +19,8 @@ pub enum Loose {
 
 /// Longest header: `blob ` + 20 digits + NUL.
 const HEADER_MAX: usize = 32;
+/// Compressed bytes read before the header is known (plenty for 32 inflated bytes).
+const HEAD_READ: u64 = 4096;
 
 /// Reads the loose blob `oid` under `objects`; `None` when there is no such file (or it is
 /// not a readable blob: the caller's libgit2 path then reports it precisely).
@@ -26,7 +28,8 @@ pub fn read(objects: &Path, oid: Oid, max_size: u64) -> Option<Loose> {
     let hex = oid.to_string();
     let mut file = File::open(objects.join(&hex[..2]).join(&hex[2..])).ok()?;
     let mut input = Vec::new();
-    file.read_to_end(&mut input).ok()?;
+    // NOTE: the first bytes hold the header; a blob over the limit is not read further.
+    (&mut file).take(HEAD_READ).read_to_end(&mut input).ok()?;
     let mut z = Decompress::new(true);
     let mut head = Vec::with_capacity(HEADER_MAX);
     z.decompress_vec(&input, &mut head, FlushDecompress::None).ok()?;
@@ -35,6 +38,7 @@ pub fn read(objects: &Path, oid: Oid, max_size: u64) -> Option<Loose> {
     if size > max_size {
         return Some(Loose::TooLarge(size));
     }
+    file.read_to_end(&mut input).ok()?;
     let size = usize::try_from(size).ok()?;
     // NOTE: a declared size beyond what the compressed bytes could hold is damage.
     if size > input.len().saturating_mul(1100).saturating_add(1024) {

@@ -66,7 +66,10 @@ impl ObjectStore {
         let packs = names.iter().filter_map(|idx| {
             let index = PackIndex::open(idx)?;
             let data = Mapped::open(&idx.with_extension("pack")).ok()?;
-            data.bytes().starts_with(b"PACK").then_some(Pack { index, data })
+            // NOTE: an index paired with another pack (a half-finished repack) is skipped.
+            let b = data.bytes();
+            let paired = b.len() >= 32 && b[b.len() - 20..] == *index.pack_checksum();
+            (b.starts_with(b"PACK") && paired).then_some(Pack { index, data })
         });
         ObjectStore { packs: packs.collect(), objects: git_dir.join("objects") }
     }
@@ -123,8 +126,8 @@ impl ObjectStore {
         );
         let mut rest = job.failed.into_inner().expect("failed list");
         rest.extend(not_loose);
-        // NOTE: a failure inside a subtree may come after some of its objects were served;
-        // give back only what was not.
+        // NOTE: a subtree fails before any object in it is built; this only makes sure
+        // nothing served is also given back.
         rest.retain(|&i| !job.done[i].load(std::sync::atomic::Ordering::Relaxed));
         rest.sort_unstable();
         rest.dedup();

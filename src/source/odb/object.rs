@@ -6,11 +6,14 @@ use std::cell::RefCell;
 
 use flate2::{Decompress, FlushDecompress, Status};
 
+/// The type code of a blob.
+pub const BLOB: u8 = 3;
+
 /// Where a packed object's content comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// A whole object (commit, tree, blob or tag).
-    Whole,
+    /// A whole object of this type (1 commit, 2 tree, 3 blob, 4 tag).
+    Whole(u8),
     /// A delta against the object at this earlier offset of the same pack.
     OfsDelta(u64),
     /// A delta against the object with this id.
@@ -46,7 +49,7 @@ pub fn header(pack: &[u8], offset: u64) -> Result<Header, String> {
         shift += 7;
     }
     let kind = match code {
-        1..=4 => Kind::Whole,
+        1..=4 => Kind::Whole(code),
         6 => {
             let (rel, next) = ofs_distance(pack, at)?;
             at = next;
@@ -92,7 +95,8 @@ pub fn inflate(pack: &[u8], data: usize, size: u64) -> Result<Vec<u8>, String> {
         .ok()
         .filter(|&s| s <= input.len().saturating_mul(MAX_RATIO).saturating_add(1024))
         .ok_or("object size is larger than its data could hold")?;
-    let mut out = Vec::with_capacity(size);
+    let mut out = Vec::new();
+    out.try_reserve_exact(size).map_err(|_| "object too large to hold in memory")?;
     INFLATER.with(|cell| {
         let mut z = cell.borrow_mut();
         z.reset(true);
@@ -108,19 +112,30 @@ pub fn inflate(pack: &[u8], data: usize, size: u64) -> Result<Vec<u8>, String> {
 
 /// Rebuilds an object from `base` and the delta instructions `delta`.
 pub fn apply_delta(base: &[u8], delta: &[u8]) -> Result<Vec<u8>, String> {
-    let (src_size, mut at) = varint(delta, 0)?;
-    let (dst_size, next) = varint(delta, at)?;
-    at = next;
+    let (src_size, at) = varint(delta, 0)?;
+    let (dst_size, at) = varint(delta, at)?;
     if src_size != base.len() as u64 {
         return Err("delta base size mismatch".into());
     }
-    // NOTE: each instruction byte yields at most 0xffffff bytes (a copy) or 127 (an insert).
-    let most = delta.len().saturating_mul(0xff_ffff);
-    let dst_size = usize::try_from(dst_size)
-        .ok()
-        .filter(|&s| s <= most)
-        .ok_or("delta result larger than its instructions could build")?;
-    let mut out = Vec::with_capacity(dst_size);
+    // NOTE: the instructions are checked and measured before anything is allocated, so a
+    // damaged size never turns into a huge allocation.
+    let mut len = 0u64;
+    for_each_op(base, delta, at, |part| len += part.len() as u64)?;
+    if len != dst_size {
+        return Err("delta result size mismatch".into());
+    }
+    let mut out = Vec::with_capacity(len as usize);
+    for_each_op(base, delta, at, |part| out.extend_from_slice(part))?;
+    Ok(out)
+}
+
+/// Runs the delta instructions from `at`, handing each produced slice to `f`.
+fn for_each_op(
+    base: &[u8],
+    delta: &[u8],
+    mut at: usize,
+    mut f: impl FnMut(&[u8]),
+) -> Result<(), String> {
     while at < delta.len() {
         let op = delta[at];
         at += 1;
@@ -128,22 +143,15 @@ pub fn apply_delta(base: &[u8], delta: &[u8]) -> Result<Vec<u8>, String> {
             let (offset, size, next) = copy_args(delta, at, op)?;
             at = next;
             let end = offset.checked_add(size).ok_or("delta copy overflows")?;
-            out.extend_from_slice(base.get(offset..end).ok_or("delta copy out of range")?);
+            f(base.get(offset..end).ok_or("delta copy out of range")?);
         } else if op != 0 {
-            let lit = delta.get(at..at + op as usize).ok_or("truncated delta insert")?;
-            out.extend_from_slice(lit);
+            f(delta.get(at..at + op as usize).ok_or("truncated delta insert")?);
             at += op as usize;
         } else {
             return Err("reserved delta opcode".into());
         }
-        if out.len() > dst_size {
-            return Err("delta result larger than declared".into());
-        }
     }
-    if out.len() != dst_size {
-        return Err("delta result size mismatch".into());
-    }
-    Ok(out)
+    Ok(())
 }
 
 /// The result size a delta declares, from its first bytes.
@@ -226,7 +234,7 @@ mod tests {
     fn headers_parse_and_reject_garbage() {
         // blob (3) of size 0x25: 0b1_011_0101, 0b0000_0010
         let h = header(&[0xb5, 0x02, 0x78], 0).unwrap();
-        assert_eq!((h.kind, h.size, h.data), (Kind::Whole, 0x25, 2));
+        assert_eq!((h.kind, h.size, h.data), (Kind::Whole(BLOB), 0x25, 2));
         // offset delta of size 3, base 10 bytes back, at offset 20
         let mut pack = vec![0u8; 20];
         pack.extend_from_slice(&[0x63, 10]);
