@@ -33,7 +33,7 @@ pub enum Format {
     /// SARIF 2.1.0.
     Sarif,
     /// A remediation file (BFG or filter-repo replace-text): the only output holding
-    /// secrets, written by [`remediation`] alone, never by [`write`].
+    /// secrets, written by [`remediation`] alone, never by [`write()`].
     Remediation(remediation::Tool),
 }
 

@@ -1,8 +1,8 @@
 //! Reading blobs straight from a repository's object database, many at a time, inflated
 //! with zlib-rs. Packs and their `.idx` are memory-mapped; packed objects are located
-//! through the indexes and resolved together ([`forest`]), so shared delta bases are
+//! through the indexes and resolved together (`forest`), so shared delta bases are
 //! inflated once. Loose objects (what `git add` writes) are read whole, in parallel
-//! ([`loose`]). Used for large reads (history, big staged sets, ranges); anything it cannot
+//! (`loose`). Used for large reads (history, big staged sets, ranges); anything it cannot
 //! serve — alternates, unusual or damaged objects — is handed back to the caller, which
 //! reads it through libgit2. Knows nothing of scanning.
 
