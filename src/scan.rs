@@ -130,12 +130,19 @@ pub fn run_capturing(
 ) -> ScanOutput {
     let env = Env { reader, matcher, allow, opts, capture };
     let mut out = ScanOutput::default();
-    let rest = if items.len() >= BULK_MIN_ITEMS {
-        bulk(items, &env, &mut out)
-    } else {
-        items.iter().collect()
+    let mut kept = Vec::with_capacity(items.len());
+    for item in items {
+        let path = item.display_path();
+        if allow.path_excluded(&path) {
+            out.stats.skipped_excluded += 1;
+        } else {
+            kept.push((item, path));
+        }
+    }
+    let rest = if kept.len() >= BULK_MIN_ITEMS { bulk(kept, &env, &mut out) } else { kept };
+    let per_item = |scratch: &mut Scratch, (item, path): &(&Item, String)| {
+        scan_item(item, path, &env, scratch)
     };
-    let per_item = |scratch: &mut Scratch, item: &&Item| scan_item(item, &env, scratch);
     let parts: Vec<ScanOutput> = if rest.len() < PARALLEL_MIN_ITEMS {
         let mut scratch = Scratch::default();
         rest.iter().map(|i| per_item(&mut scratch, i)).collect()
@@ -146,36 +153,33 @@ pub fn run_capturing(
     out
 }
 
-/// Scans what the reader can load in bulk (see [`BlobReader::read_many`]); returns the items
-/// left for one-by-one reads.
-fn bulk<'i>(items: &'i [Item], env: &Env<'_>, out: &mut ScanOutput) -> Vec<&'i Item> {
-    let mut wanted = Vec::with_capacity(items.len());
-    for item in items {
-        if env.allow.path_excluded(&item.display_path()) {
-            out.stats.skipped_excluded += 1;
-        } else {
-            wanted.push(item);
-        }
-    }
+/// Scans what the reader can load in bulk (see [`BlobReader::read_many`]) of `kept` (items
+/// with their display paths); returns those left for one-by-one reads.
+fn bulk<'i>(
+    kept: Vec<(&'i Item, String)>,
+    env: &Env<'_>,
+    out: &mut ScanOutput,
+) -> Vec<(&'i Item, String)> {
+    let items: Vec<&Item> = kept.iter().map(|(item, _)| *item).collect();
     let parts = std::sync::Mutex::new(Vec::new());
     let visit = |i: usize, blob: Blob<'_>| {
-        let item = wanted[i];
+        let (item, path) = &kept[i];
         let part = match blob {
             Blob::TooLarge(_) => ScanOutput::skipped_large(),
-            Blob::Bytes(bytes) => {
-                scan_bytes(item, &item.display_path(), bytes, env, &mut Scratch::default())
-            }
+            Blob::Bytes(bytes) => scan_bytes(item, path, bytes, env, &mut Scratch::default()),
         };
         parts.lock().expect("scan parts").push((i, part));
     };
     // NOTE: the reader counts its own read time (visits scan, and count as matching).
-    let rest = env.reader.read_many(&wanted, env.opts.max_file_size, &visit);
+    let rest = env.reader.read_many(&items, env.opts.max_file_size, &visit);
     // NOTE: parts arrive in thread-timing order; item order keeps ties (one path and line
     // in several commits) in the same order as one-by-one reads, run after run.
     let mut parts = parts.into_inner().expect("scan parts");
     parts.sort_unstable_by_key(|(i, _)| *i);
     out.absorb(parts.into_iter().map(|(_, p)| p));
-    rest.into_iter().map(|i| wanted[i]).collect()
+    let mut unserved = vec![false; kept.len()];
+    rest.into_iter().for_each(|i| unserved[i] = true);
+    kept.into_iter().zip(unserved).filter_map(|(k, u)| u.then_some(k)).collect()
 }
 
 impl ScanOutput {
@@ -211,14 +215,10 @@ struct Env<'a> {
     capture: Capture,
 }
 
-fn scan_item(item: &Item, env: &Env<'_>, scratch: &mut Scratch) -> ScanOutput {
-    let Env { reader, allow, opts, .. } = *env;
+/// Reads one item (`path`: its display path, not excluded) and scans it.
+fn scan_item(item: &Item, path: &str, env: &Env<'_>, scratch: &mut Scratch) -> ScanOutput {
+    let Env { reader, opts, .. } = *env;
     let mut out = ScanOutput::default();
-    let path = item.display_path();
-    if allow.path_excluded(&path) {
-        out.stats.skipped_excluded += 1;
-        return out;
-    }
     match timing::count(Counter::Read, || reader.size(item)) {
         Ok(size) if size > opts.max_file_size => {
             out.stats.skipped_large += 1;
@@ -237,7 +237,7 @@ fn scan_item(item: &Item, env: &Env<'_>, scratch: &mut Scratch) -> ScanOutput {
             return out;
         }
     };
-    scan_bytes(item, &path, &bytes, env, scratch)
+    scan_bytes(item, path, &bytes, env, scratch)
 }
 
 /// Scans the loaded content of `item`.

@@ -2,7 +2,7 @@
 //! lines count) and a [`BlobReader`] that loads them; scanning never knows which source
 //! it is reading. Sources: the staged index ([`staged`]), a directory tree ([`dir`]), the
 //! whole history ([`history`]) and a commit range ([`range`]); [`provenance`] describes the
-//! commits behind findings. Large reads of packed blobs go through [`odb`].
+//! commits behind findings. Large reads of git blobs go through [`odb`].
 
 pub mod dir;
 pub mod history;
@@ -86,9 +86,9 @@ pub trait BlobReader: Sync {
     }
 }
 
-/// [`BlobReader::read_many`] for git items from the packs of `store`; file items and
-/// objects the store does not serve are returned.
-pub fn read_packed(
+/// [`BlobReader::read_many`] for git items from `store` (packs and loose objects); file
+/// items and objects the store does not serve are returned.
+pub fn read_from_store(
     store: &odb::ObjectStore,
     items: &[&Item],
     max_size: u64,

@@ -172,13 +172,13 @@ fn nested_dirs<'a>(paths: impl Iterator<Item = &'a [u8]>) -> Vec<String> {
     crate::layered::nested_dirs(found.iter().map(String::as_str))
 }
 
-/// Reads blobs from the object database: many at once from the packs (mapped on first
-/// use), one by one through libgit2 (one repository handle per thread).
+/// Reads blobs from the object database: many at once through an [`ObjectStore`] (opened
+/// on first use), one by one through libgit2 (one repository handle per thread).
 pub struct GitReader {
     git_dir: PathBuf,
     /// Where the objects live (the main git dir of a linked worktree).
     common_dir: PathBuf,
-    packs: OnceLock<ObjectStore>,
+    store: OnceLock<ObjectStore>,
 }
 
 impl GitReader {
@@ -187,7 +187,7 @@ impl GitReader {
         GitReader {
             git_dir: repo.path().to_path_buf(),
             common_dir: repo.commondir().to_path_buf(),
-            packs: OnceLock::new(),
+            store: OnceLock::new(),
         }
     }
 }
@@ -218,7 +218,7 @@ impl BlobReader for GitReader {
         max_size: u64,
         visit: &(dyn Fn(usize, Blob<'_>) + Sync),
     ) -> Vec<usize> {
-        let store = self.packs.get_or_init(|| ObjectStore::open(&self.common_dir));
-        super::read_packed(store, items, max_size, visit)
+        let store = self.store.get_or_init(|| ObjectStore::open(&self.common_dir));
+        super::read_from_store(store, items, max_size, visit)
     }
 }

@@ -363,11 +363,7 @@ fn a_corrupt_object_is_reported_and_the_scan_goes_on() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0xff;
     bytes[mid + 1] ^= 0xff;
-    let mut perms = std::fs::metadata(&path).unwrap().permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    perms.set_readonly(false);
-    std::fs::set_permissions(&path, perms).unwrap();
-    std::fs::write(&path, bytes).unwrap();
+    crate::support::overwrite_read_only(&path, &bytes);
     let out = repo.warden(&["scan", "--history", "-f", "json"]);
     assert_eq!(code(&out), 2, "{}", show(&out));
     let v = json(&out);

@@ -10,7 +10,7 @@ use git2::{Oid, Repository};
 use warden::rules::template::Rng;
 use warden::source::odb::{Blob, ObjectStore};
 
-use crate::support::TestRepo;
+use crate::support::{overwrite_read_only, TestRepo};
 
 const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -73,13 +73,18 @@ fn bulk(store: &ObjectStore, oids: &[Oid], max: u64) -> (Served, Vec<usize>) {
     (got.into_inner().unwrap(), rest)
 }
 
-/// The longest delta chain in the repository's pack.
-fn max_chain(repo: &TestRepo) -> usize {
-    let idx = std::fs::read_dir(repo.path(".git/objects/pack"))
+/// The repository's (single) pack file with extension `ext` (`pack` or `idx`).
+fn pack_file(repo: &TestRepo, ext: &str) -> std::path::PathBuf {
+    std::fs::read_dir(repo.path(".git/objects/pack"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "idx"))
-        .unwrap();
+        .find(|p| p.extension().is_some_and(|e| e == ext))
+        .unwrap()
+}
+
+/// The longest delta chain in the repository's pack.
+fn max_chain(repo: &TestRepo) -> usize {
+    let idx = pack_file(repo, "idx");
     let listing = repo.git(&["verify-pack", "-v", idx.to_str().unwrap()]);
     listing
         .lines()
@@ -163,22 +168,13 @@ fn a_damaged_pack_is_handed_back_and_the_scan_fails_closed() {
     let repo = evolving_repo(60);
     repo.git(&["repack", "-a", "-d", "-f", "-q"]);
     let git = Repository::open(repo.root()).unwrap();
-    let pack_dir = git.path().join("objects/pack");
-    let pack = std::fs::read_dir(&pack_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "pack"))
-        .unwrap();
+    let pack = pack_file(&repo, "pack");
     let mut bytes = std::fs::read(&pack).unwrap();
     let mid = bytes.len() / 2;
     for b in &mut bytes[mid..mid + 64] {
         *b ^= 0x5a;
     }
-    let mut perms = std::fs::metadata(&pack).unwrap().permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    perms.set_readonly(false);
-    std::fs::set_permissions(&pack, perms).unwrap();
-    std::fs::write(&pack, &bytes).unwrap();
+    overwrite_read_only(&pack, &bytes);
     let store = ObjectStore::open(git.path());
     let oids = all_blobs(&repo);
     let (got, rest) = bulk(&store, &oids, u64::MAX);
@@ -227,11 +223,8 @@ fn random_damage_never_panics_and_never_serves_wrong_bytes() {
     let repo = evolving_repo(60);
     repo.git(&["repack", "-a", "-d", "-f", "-q", "--depth=100"]);
     let oids = all_blobs(&repo);
-    let src = repo.path(".git/objects/pack");
-    let files: Vec<_> = std::fs::read_dir(&src).unwrap().map(|e| e.unwrap().path()).collect();
-    let pack = files.iter().find(|p| p.extension().is_some_and(|e| e == "pack")).unwrap();
-    let idx = pack.with_extension("idx");
-    let (pack_bytes, idx_bytes) = (std::fs::read(pack).unwrap(), std::fs::read(&idx).unwrap());
+    let (pack, idx) = (pack_file(&repo, "pack"), pack_file(&repo, "idx"));
+    let (pack_bytes, idx_bytes) = (std::fs::read(&pack).unwrap(), std::fs::read(&idx).unwrap());
     let copy = repo.tmp().join("damaged");
     let dir = copy.join("objects/pack");
     std::fs::create_dir_all(&dir).unwrap();
@@ -293,14 +286,10 @@ fn loose_blobs_are_read_in_bulk_and_match_libgit2() {
     let tree = Oid::from_str(repo.git(&["write-tree"]).trim()).unwrap();
     let hex = oids[2].to_string();
     let file = repo.path(format!(".git/objects/{}/{}", &hex[..2], &hex[2..]));
-    let mut perms = std::fs::metadata(&file).unwrap().permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    perms.set_readonly(false);
-    std::fs::set_permissions(&file, perms).unwrap();
     let mut bytes = std::fs::read(&file).unwrap();
     let last = bytes.len() - 6;
     bytes[last] ^= 0xff;
-    std::fs::write(&file, bytes).unwrap();
+    overwrite_read_only(&file, &bytes);
     let (_, rest) = bulk(&store, &[tree, oids[2], oids[3]], u64::MAX);
     assert_eq!(rest, vec![0, 1]);
 }

@@ -114,6 +114,15 @@ impl std::fmt::Display for Output {
     }
 }
 
+/// Replaces the bytes of a file git wrote read-only (an object, a pack), to damage it.
+pub fn overwrite_read_only(path: &Path, bytes: &[u8]) {
+    let mut perms = fs::metadata(path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    fs::set_permissions(path, perms).unwrap();
+    fs::write(path, bytes).unwrap();
+}
+
 /// The write end of a pipe whose reader has exited: writes to it fail with EPIPE (as when
 /// `git commit 2>&1 | head -1` has stopped reading).
 pub fn closed_pipe() -> Stdio {

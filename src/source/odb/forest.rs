@@ -6,7 +6,6 @@
 //! parallel (rayon); the walk itself uses an explicit stack, never deep recursion.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
@@ -45,7 +44,8 @@ pub(super) struct Forest<'s> {
 pub(super) struct Job<'v> {
     pub max_size: u64,
     pub visit: &'v (dyn Fn(usize, Blob<'_>) + Sync),
-    pub done: Vec<AtomicBool>,
+    /// Requests given back: a subtree fails before any object in it is built, so these
+    /// were never visited.
     pub failed: Mutex<Vec<usize>>,
 }
 
@@ -185,14 +185,11 @@ impl<'s> Forest<'s> {
 
     /// A leaf over the size limit is reported as such without being built.
     fn leaf_too_large(&self, node: &Node, size: u64, job: &Job<'_>) -> bool {
-        if node.children.is_empty() && size > job.max_size {
-            for &i in &node.wanted {
-                (job.visit)(i, Blob::TooLarge(size));
-                job.done[i].store(true, Ordering::Relaxed);
-            }
-            return true;
+        let too_large = node.children.is_empty() && size > job.max_size;
+        if too_large {
+            hand(node, Blob::TooLarge(size), job);
         }
-        false
+        too_large
     }
 
     /// Hands a built object to its requests (as too large when it is over the limit: a
@@ -202,10 +199,7 @@ impl<'s> Forest<'s> {
             size if size > job.max_size => Blob::TooLarge(size),
             _ => Blob::Bytes(content),
         };
-        for &i in &self.nodes[n].wanted {
-            (job.visit)(i, blob);
-            job.done[i].store(true, Ordering::Relaxed);
-        }
+        hand(&self.nodes[n], blob, job);
     }
 
     /// Gives back every request in the subtree of `n` (the caller reads them one by one,
@@ -217,5 +211,12 @@ impl<'s> Forest<'s> {
             failed.extend(&self.nodes[n].wanted);
             stack.extend(&self.nodes[n].children);
         }
+    }
+}
+
+/// Hands `blob` to every request `node` answers.
+fn hand(node: &Node, blob: Blob<'_>, job: &Job<'_>) {
+    for &i in &node.wanted {
+        (job.visit)(i, blob);
     }
 }

@@ -9,6 +9,8 @@ use std::path::Path;
 use flate2::{Decompress, FlushDecompress, Status};
 use git2::Oid;
 
+use super::object;
+
 /// A loose blob: its content, or its size when over the limit.
 pub enum Loose {
     /// The content.
@@ -39,11 +41,7 @@ pub fn read(objects: &Path, oid: Oid, max_size: u64) -> Option<Loose> {
         return Some(Loose::TooLarge(size));
     }
     file.read_to_end(&mut input).ok()?;
-    let size = usize::try_from(size).ok()?;
-    // NOTE: a declared size beyond what the compressed bytes could hold is damage.
-    if size > input.len().saturating_mul(1100).saturating_add(1024) {
-        return None;
-    }
+    let size = object::plausible_size(size, input.len())?;
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(&head[nul + 1..]);
     let consumed = z.total_in() as usize;

@@ -13,7 +13,6 @@ mod map;
 mod object;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
 use git2::Oid;
@@ -114,21 +113,13 @@ impl ObjectStore {
                 }
             }
         });
-        let job = forest::Job {
-            max_size,
-            visit,
-            done: oids.iter().map(|_| AtomicBool::new(false)).collect(),
-            failed: Mutex::new(Vec::new()),
-        };
+        let job = forest::Job { max_size, visit, failed: Mutex::new(Vec::new()) };
         let (not_loose, ()) = rayon::join(
             || self.read_loose(oids, &unpacked, max_size, visit),
             || forest.resolve(&job),
         );
         let mut rest = job.failed.into_inner().expect("failed list");
         rest.extend(not_loose);
-        // NOTE: a subtree fails before any object in it is built; this only makes sure
-        // nothing served is also given back.
-        rest.retain(|&i| !job.done[i].load(std::sync::atomic::Ordering::Relaxed));
         rest.sort_unstable();
         rest.dedup();
         rest

@@ -85,15 +85,18 @@ thread_local! {
 }
 
 /// zlib never expands data more than ~1032 times: a declared size beyond that (plus slack)
-/// for the bytes left in the pack is a damaged or hostile header, not an allocation to make.
-const MAX_RATIO: usize = 1100;
+/// for the compressed bytes available is a damaged or hostile header, not an allocation
+/// to make.
+pub fn plausible_size(size: u64, compressed: usize) -> Option<usize> {
+    usize::try_from(size)
+        .ok()
+        .filter(|&s| s <= compressed.saturating_mul(1100).saturating_add(1024))
+}
 
 /// Inflates the zlib stream at `data` of `pack`, which must hold exactly `size` bytes.
 pub fn inflate(pack: &[u8], data: usize, size: u64) -> Result<Vec<u8>, String> {
     let input = pack.get(data..).ok_or("object data past the end of the pack")?;
-    let size = usize::try_from(size)
-        .ok()
-        .filter(|&s| s <= input.len().saturating_mul(MAX_RATIO).saturating_add(1024))
+    let size = plausible_size(size, input.len())
         .ok_or("object size is larger than its data could hold")?;
     let mut out = Vec::new();
     out.try_reserve_exact(size).map_err(|_| "object too large to hold in memory")?;
